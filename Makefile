@@ -1,0 +1,51 @@
+# Everything a fresh machine needs comes from this file: `make run`, `make test`, `make ui`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export DAGSTER_HOME := $(CURDIR)/data/dagster
+
+.PHONY: setup run test ui lint format llama-server bench clean-data
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+## One full reinforcement session on the embedded default data, recorded in the Dagster instance.
+run: setup
+	$(BIN)/rl-pipeline init
+	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job
+	@echo
+	$(BIN)/rl-pipeline session show
+
+## The llama.cpp server binary for the Mistral paths: built once per machine, cached outside the checkout.
+llama-server: setup
+	PYTHON=$(BIN)/python bash scripts/build_llama_server.sh
+
+## The whole test suite.
+test: setup
+	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
+		$(BIN)/python -m pytest
+
+## The Dagster web UI on http://127.0.0.1:3000
+ui: setup
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: setup
+	$(BIN)/python bench/bench_backtest.py

@@ -1,0 +1,71 @@
+"""The ``rl-pipeline`` command: a thin click adapter over the service functions."""
+
+from __future__ import annotations
+
+import click
+
+from rl_pipeline.cli.mistral_commands import mistral
+from rl_pipeline.market.validation import BarValidationError
+
+
+@click.group()
+def main() -> None:
+    """rl_pipeline: adaptive ensemble of trading models learned by reinforcement."""
+
+
+@main.command()
+@click.option("--no-default-data", is_flag=True, help="Do not load the embedded default bars.")
+def init(no_default_data: bool) -> None:
+    """Create or migrate the store; load the default data set when it has no bars."""
+    from rl_pipeline.services.store_setup import init_store
+
+    status = init_store(seed_default_data=not no_default_data)
+    click.echo(f"store {status.db_path}: {status.bars} bars ({status.seeded_bars} loaded now)")
+    for session_id in status.orphaned_sessions:
+        click.echo(f"session {session_id} was left running by a dead process: marked failed")
+
+
+@main.command("import-bars")
+@click.argument("files", nargs=-1, required=True)
+def import_bars(files: tuple[str, ...]) -> None:
+    """Import OHLCV bars from CSV or Parquet files (all-or-nothing per file)."""
+    from rl_pipeline.market.importer import import_bar_file
+    from rl_pipeline.store.connection import open_store
+
+    conn = open_store()
+    try:
+        for path in files:
+            try:
+                result = import_bar_file(conn, path)
+            except BarValidationError as exc:
+                raise click.ClickException(f"rejected, nothing stored: {exc}") from exc
+            click.echo(f"{result.file}: {result.rows} bars for {', '.join(result.symbols)}")
+    finally:
+        conn.close()
+
+
+@main.group()
+def session() -> None:
+    """Inspect reinforcement sessions."""
+
+
+@session.command("show")
+@click.argument("session_id", required=False)
+def session_show(session_id: str | None) -> None:
+    """Summary of SESSION_ID (default: the latest session)."""
+    from rl_pipeline.services.session_queries import format_session_view, get_session_view
+    from rl_pipeline.store.connection import open_store
+
+    conn = open_store()
+    try:
+        view = get_session_view(conn, session_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        conn.close()
+    click.echo(format_session_view(view))
+    if view.status != "completed":
+        raise SystemExit(1)
+
+
+main.add_command(mistral)

@@ -1,0 +1,105 @@
+"""The one typed configuration of a reinforcement session.
+
+Dagster run config, CLI flags, API bodies and config export/import are views of these models;
+their defaults are the specification's (learning_rate 0.01, reward_multiplier 1.5,
+punishment_multiplier 0.8).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+MODEL_IDS: tuple[str, ...] = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CostConfig(_Strict):
+    fee_bps: float = Field(
+        10.0, ge=0, le=1000, description="fee per side, basis points of notional"
+    )
+    slippage_bps: float = Field(5.0, ge=0, le=1000, description="adverse slippage per fill, bps")
+
+
+class BacktestConfig(_Strict):
+    starting_capital: float = Field(100_000.0, gt=0)
+    trade_size: float = Field(10_000.0, gt=0, description="notional per trade")
+    periods_per_year: int = Field(
+        365, gt=0, description="365 for 24/7 markets, 252 for exchange hours"
+    )
+    history_days: int = Field(
+        60, ge=0, le=3650, description="bars loaded before the test period for indicators"
+    )
+
+
+class WeightRuleConfig(_Strict):
+    mode: Literal["binary", "pnl_scaled"] = "binary"
+    scale_pct: float = Field(1.0, gt=0, description="pnl_scaled: |pnl_percent| giving g = 1")
+    g_max: float = Field(3.0, gt=0, description="pnl_scaled: cap on g")
+    min_weight: float = Field(0.05, ge=0, le=1)
+    max_weight: float = Field(0.9, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> WeightRuleConfig:
+        if self.min_weight > self.max_weight:
+            raise ValueError("min_weight must be <= max_weight")
+        return self
+
+
+class TradingAIConfig(_Strict):
+    fast_window: int = Field(12, ge=2)
+    slow_window: int = Field(48, ge=3)
+    rsi_window: int = Field(14, ge=2)
+    rsi_overbought: float = Field(75.0, gt=50, lt=100)
+    rsi_oversold: float = Field(25.0, gt=0, lt=50)
+    confidence_scale: float = Field(0.01, gt=0, description="|fast/slow - 1| giving confidence 1")
+
+    @model_validator(mode="after")
+    def _windows(self) -> TradingAIConfig:
+        if self.fast_window >= self.slow_window:
+            raise ValueError("fast_window must be < slow_window")
+        return self
+
+
+class MistralConfig(_Strict):
+    model_path: str | None = Field(None, description="GGUF file; None = not configured")
+    server_binary: str | None = Field(
+        None, description="llama-server binary; None = $RL_PIPELINE_LLAMA_SERVER or the built one"
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    start_timeout_s: float = Field(60.0, gt=0)
+    stop_grace_s: float = Field(5.0, ge=0)
+    ctx_size: int = Field(2048, ge=128)
+
+
+class ModelsConfig(_Strict):
+    trading_ai: TradingAIConfig = TradingAIConfig()
+
+
+class SessionConfig(_Strict):
+    """Everything one reinforcement session needs."""
+
+    test_period_days: int = Field(30, ge=1, le=3650)
+    learning_rate: float = Field(0.01, gt=0, le=1)
+    reward_multiplier: float = Field(1.5, ge=0)
+    punishment_multiplier: float = Field(0.8, ge=0)
+    symbols: tuple[str, ...] = Field((), description="empty = every symbol in the store")
+    costs: CostConfig = CostConfig()
+    backtest: BacktestConfig = BacktestConfig()
+    weights: WeightRuleConfig = WeightRuleConfig()
+    models: ModelsConfig = ModelsConfig()
+    mistral: MistralConfig = MistralConfig()
+
+    @model_validator(mode="after")
+    def _punishment(self) -> SessionConfig:
+        if self.learning_rate * self.punishment_multiplier * self.weights.g_max >= 1:
+            raise ValueError(
+                "learning_rate * punishment_multiplier * g_max must be < 1 (a loss would make a "
+                "weight zero or negative)"
+            )
+        return self

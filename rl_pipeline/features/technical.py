@@ -1,0 +1,84 @@
+"""Technical features without look-ahead: every value at bar t uses bars <= t of its own symbol.
+
+Bars arrive sorted by symbol then time. Rolling windows run over the whole column at once and the
+first ``window - 1`` bars of each symbol are masked, which is the same as a per-symbol rolling
+window but vectorised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+RETURN_HORIZONS = (1, 4, 12, 24, 72)
+SMA_WINDOWS = (12, 24, 48, 96)
+VOL_WINDOWS = (24, 72)
+RSI_WINDOW = 14
+
+
+def position_in_symbol(symbols: pd.Series) -> np.ndarray:
+    """0, 1, 2, ... counting bars within each symbol (input sorted by symbol)."""
+    codes = pd.factorize(symbols)[0]
+    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
+    lengths = np.diff(np.r_[starts, len(codes)])
+    return np.arange(len(codes)) - np.repeat(starts, lengths)
+
+
+def rolling_mean(values: pd.Series, window: int, pos: np.ndarray) -> np.ndarray:
+    out = values.rolling(window).mean().to_numpy(copy=True)
+    out[pos < window - 1] = np.nan
+    return out
+
+
+def lagged(values: np.ndarray, lag: int, pos: np.ndarray) -> np.ndarray:
+    out = np.full(len(values), np.nan)
+    out[lag:] = values[:-lag]
+    out[pos < lag] = np.nan
+    return out
+
+
+def rsi(close: np.ndarray, window: int, pos: np.ndarray) -> np.ndarray:
+    """Relative strength index from simple averages of gains and losses (0..100)."""
+    change = close - lagged(close, 1, pos)
+    gains = pd.Series(np.where(change > 0, change, 0.0))
+    losses = pd.Series(np.where(change < 0, -change, 0.0))
+    # The first bar of a symbol has no change; the window needs `window` changes after it.
+    avg_gain = rolling_mean(gains, window, pos - 1)
+    avg_loss = rolling_mean(losses, window, pos - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+    value = np.where((avg_loss == 0) & (avg_gain > 0), 100.0, value)
+    return np.where((avg_loss == 0) & (avg_gain == 0), 50.0, value)
+
+
+def build_features(bars: pd.DataFrame) -> pd.DataFrame:
+    """Bars plus engineered feature columns (``f_*``), same rows and order."""
+    pos = position_in_symbol(bars["symbol"])
+    close = bars["close"].to_numpy(float)
+    log_close = np.log(close)
+    features: dict[str, np.ndarray] = {}
+    for h in RETURN_HORIZONS:
+        features[f"f_ret_{h}"] = log_close - lagged(log_close, h, pos)
+    close_series = pd.Series(close)
+    for w in SMA_WINDOWS:
+        features[f"f_sma_gap_{w}"] = close / rolling_mean(close_series, w, pos) - 1.0
+    one_bar = pd.Series(features["f_ret_1"])
+    for w in VOL_WINDOWS:
+        vol = one_bar.rolling(w).std().to_numpy(copy=True)
+        vol[pos < w] = np.nan
+        features[f"f_vol_{w}"] = vol
+    features["f_rsi"] = rsi(close, RSI_WINDOW, pos)
+    features["f_range"] = (bars["high"].to_numpy() - bars["low"].to_numpy()) / close
+    volume = pd.Series(np.log1p(bars["volume"].to_numpy(float)))
+    vol_mean = rolling_mean(volume, 72, pos)
+    vol_std = volume.rolling(72).std().to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        features["f_volume_z"] = (volume.to_numpy() - vol_mean) / vol_std
+    out = bars.reset_index(drop=True).copy()
+    for name, values in features.items():
+        out[name] = values
+    return out
+
+
+def feature_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("f_")]

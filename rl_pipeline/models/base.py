@@ -1,0 +1,62 @@
+"""The one interface every trading model implements (a fifth model is one new file plus one
+registration line in :mod:`rl_pipeline.models.registry`)."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+LONG, FLAT, SHORT = 1, 0, -1
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Per bar: ``signal`` in {-1, 0, +1} and ``confidence`` in [0, 1]."""
+
+    signal: np.ndarray
+    confidence: np.ndarray
+
+    def __post_init__(self) -> None:
+        if self.signal.shape != self.confidence.shape:
+            raise ValueError("signal and confidence must have the same shape")
+        if not np.isin(self.signal, (SHORT, FLAT, LONG)).all():
+            raise ValueError("signal values must be -1, 0 or +1")
+        if (
+            np.isnan(self.confidence).any()
+            or (self.confidence < 0).any()
+            or (self.confidence > 1).any()
+        ):
+            raise ValueError("confidence must be within [0, 1]")
+
+
+@dataclass(frozen=True)
+class Availability:
+    """Whether a model can take part in a session, and why not."""
+
+    active: bool
+    reason: str = ""
+
+
+class TradingModel(ABC):
+    """A model that emits a signal and a confidence per symbol and bar.
+
+    ``predict`` receives the feature frame of every loaded bar (sorted by symbol then time) and
+    must decide bar t from rows <= t of the same symbol only; ``decide`` marks the rows whose
+    decisions the session uses (the test period), so expensive models can skip the rest.
+    """
+
+    model_id: ClassVar[str]
+
+    def availability(self) -> Availability:
+        return Availability(True)
+
+    @abstractmethod
+    def predict(self, features: pd.DataFrame, decide: np.ndarray) -> Signals: ...
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """Parameters, for the store and the run metadata."""

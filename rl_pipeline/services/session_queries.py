@@ -1,0 +1,77 @@
+"""Use case: read what a session did (status, per-model summary, the error of a failed one)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from rl_pipeline.store import results, sessions
+
+
+@dataclass(frozen=True)
+class SessionView:
+    session_id: str
+    status: str
+    start_time: str
+    end_time: str | None
+    stage: str | None
+    error: str | None
+    report: dict[str, Any] | None
+    trades_by_model: dict[str, int]
+    history_rows: int
+
+
+def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
+    """One session (the latest when ``session_id`` is None). Sessions whose process has died are
+    marked failed first, so a status never says 'running' for a session nobody runs."""
+    sessions.fail_orphaned_sessions(conn)
+    session_id = session_id or sessions.latest_session_id(conn)
+    if session_id is None:
+        raise LookupError("no session has been run yet")
+    row = sessions.get_session(conn, session_id)
+    if row is None:
+        raise LookupError(f"session {session_id!r} does not exist")
+    report_row = conn.execute(
+        "SELECT report FROM session_reports WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    trades = results.read_trades(conn, session_id)
+    history = conn.execute(
+        "SELECT COUNT(*) FROM model_weight_history WHERE session_id = ?", (session_id,)
+    ).fetchone()[0]
+    return SessionView(
+        session_id=session_id,
+        status=row["status"],
+        start_time=row["start_time"],
+        end_time=row["end_time"],
+        stage=row["stage"],
+        error=row["error"],
+        report=json.loads(report_row[0]) if report_row else None,
+        trades_by_model=trades.groupby("ai_model_id").size().to_dict() if len(trades) else {},
+        history_rows=int(history),
+    )
+
+
+def format_session_view(view: SessionView) -> str:
+    """The short human summary printed by ``make run`` and ``rl-pipeline session show``."""
+    lines = [f"session {view.session_id}: {view.status} (started {view.start_time} UTC)"]
+    if view.error:
+        lines.append(f"  error: {view.error}")
+    if view.report:
+        r = view.report
+        lines.append(
+            f"  {'model':<11} {'active':>6} {'trades':>7} {'win rate':>9} {'pnl':>12} "
+            f"{'weight before -> after':>26}"
+        )
+        for model_id, m in r["metrics"].items():
+            active = "yes" if model_id in r["active_models"] else "no"
+            lines.append(
+                f"  {model_id:<11} {active:>6} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
+                f"{m['total_pnl']:>12,.2f} "
+                f"{r['weights_before'][model_id]:>12.6f} -> {r['weights_after'][model_id]:.6f}"
+            )
+        for model_id, reason in r["inactive_models"].items():
+            lines.append(f"  {model_id} inactive: {reason}")
+        lines.append(f"  weight history rows: {view.history_rows}")
+    return "\n".join(lines)

@@ -1,0 +1,102 @@
+"""Connections to the canonical SQLite store, transactions and idempotent migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from rl_pipeline import paths
+from rl_pipeline.store.schema import MIGRATIONS
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(db_path: Path | str | None = None) -> sqlite3.Connection:
+    """Open the store with the project's connection rules (foreign keys, WAL, busy timeout).
+
+    The connection is in autocommit mode; group writes with :func:`transaction`.
+    """
+    path = Path(db_path) if db_path is not None else paths.db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One logical write: it lands whole or not at all.
+
+    ``BEGIN IMMEDIATE`` takes the write lock up front so concurrent writers queue on the busy
+    timeout instead of failing half-way with SQLITE_BUSY on lock upgrade.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _statements(script: str) -> Iterator[str]:
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement:
+                yield statement
+    if buffer.strip() and not all(
+        ln.strip().startswith("--") or not ln.strip() for ln in buffer.splitlines()
+    ):
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:80]}")
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not exists:
+        return 0
+    row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection) -> list[int]:
+    """Apply pending migrations, each in its own transaction. Safe to call at every start and from
+    several processes at once. Returns the versions applied now."""
+    applied: list[int] = []
+    for version, description, script in MIGRATIONS:
+        if schema_version(conn) >= version:
+            continue
+        with transaction(conn):
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP)"
+            )
+            # Re-check under the write lock: another process may have applied it meanwhile.
+            if schema_version(conn) >= version:
+                continue
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                (version, description),
+            )
+        applied.append(version)
+    return applied
+
+
+def open_store(db_path: Path | str | None = None) -> sqlite3.Connection:
+    """Connect and bring the schema up to date."""
+    conn = connect(db_path)
+    migrate(conn)
+    return conn

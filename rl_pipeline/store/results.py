@@ -1,0 +1,104 @@
+"""A session's trades, weight history and metrics. Each write replaces that step's rows for the
+session in one transaction, so re-running a step never duplicates them."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pandas as pd
+
+from rl_pipeline.store.connection import transaction
+
+TRADE_COLUMNS = (
+    "trade_id",
+    "session_id",
+    "symbol",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "direction",
+    "pnl",
+    "pnl_percent",
+    "confidence",
+    "ai_model_id",
+    "metadata",
+)
+HISTORY_COLUMNS = (
+    "weight_id",
+    "session_id",
+    "model_id",
+    "old_weight",
+    "new_weight",
+    "updated_at",
+    "reason",
+    "trade_context",
+)
+METRIC_COLUMNS = (
+    "metric_id",
+    "model_id",
+    "session_id",
+    "win_rate",
+    "total_pnl",
+    "avg_trade_pnl",
+    "sharpe_ratio",
+    "max_drawdown",
+    "total_trades",
+)
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: tuple[str, ...], rows: list) -> None:
+    marks = ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def replace_trades(conn: sqlite3.Connection, session_id: str, trades: pd.DataFrame) -> int:
+    rows = list(trades[list(TRADE_COLUMNS)].itertuples(index=False, name=None))
+    with transaction(conn):
+        conn.execute("DELETE FROM trade_results WHERE session_id = ?", (session_id,))
+        _insert(conn, "trade_results", TRADE_COLUMNS, rows)
+    return len(rows)
+
+
+def replace_weight_history(conn: sqlite3.Connection, session_id: str, rows: list[tuple]) -> int:
+    with transaction(conn):
+        conn.execute("DELETE FROM model_weight_history WHERE session_id = ?", (session_id,))
+        _insert(conn, "model_weight_history", HISTORY_COLUMNS, rows)
+    return len(rows)
+
+
+def replace_metrics(conn: sqlite3.Connection, session_id: str, rows: list[tuple]) -> int:
+    with transaction(conn):
+        conn.execute("DELETE FROM performance_metrics WHERE session_id = ?", (session_id,))
+        _insert(conn, "performance_metrics", METRIC_COLUMNS, rows)
+    return len(rows)
+
+
+def read_trades(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:
+    cursor = conn.execute(
+        f"SELECT {', '.join(TRADE_COLUMNS)} FROM trade_results WHERE session_id = ? "
+        "ORDER BY exit_time, entry_time, trade_id",
+        (session_id,),
+    )
+    return pd.DataFrame(cursor.fetchall(), columns=list(TRADE_COLUMNS))
+
+
+def read_weight_history(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:
+    cursor = conn.execute(
+        f"SELECT {', '.join(HISTORY_COLUMNS)} FROM model_weight_history WHERE session_id = ? "
+        "ORDER BY weight_id",
+        (session_id,),
+    )
+    frame = pd.DataFrame(cursor.fetchall(), columns=list(HISTORY_COLUMNS))
+    frame["seq"] = [json.loads(c)["seq"] for c in frame["trade_context"]]
+    return frame
+
+
+def read_metrics(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:
+    cursor = conn.execute(
+        f"SELECT {', '.join(METRIC_COLUMNS)} FROM performance_metrics WHERE session_id = ? "
+        "ORDER BY model_id",
+        (session_id,),
+    )
+    return pd.DataFrame(cursor.fetchall(), columns=list(METRIC_COLUMNS))

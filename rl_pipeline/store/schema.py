@@ -1,0 +1,149 @@
+"""Versioned schema migrations of the canonical SQLite store.
+
+Migration 1 is the specification's DDL (SPEC.md section 6.2) verbatim: its five tables, indexes and
+the four ``ai_models`` seed rows. Later migrations only add the project's own tables beside them.
+"""
+
+from __future__ import annotations
+
+SPEC_DDL = """
+-- создание таблицы
+CREATE TABLE reinforcement_sessions (
+    session_id TEXT PRIMARY KEY,
+    start_time TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    end_time TIMESTAMP,
+    test_period_days INTEGER NOT NULL,
+    learning_rate REAL DEFAULT 0.01,
+    reward_multiplier REAL DEFAULT 1.5,
+    punishment_multiplier REAL DEFAULT 0.8,
+    status TEXT DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed', 'stopped')),
+    configuration TEXT -- JSON конфигурация
+);
+
+-- создание индексов
+CREATE INDEX idx_reinforcement_sessions_start_time ON reinforcement_sessions(start_time DESC);
+CREATE INDEX idx_reinforcement_sessions_status ON reinforcement_sessions(status);
+
+-- создание таблицы
+CREATE TABLE trade_results (
+    trade_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    symbol TEXT NOT NULL,
+    entry_time TIMESTAMP NOT NULL,
+    exit_time TIMESTAMP NOT NULL,
+    entry_price REAL NOT NULL,
+    exit_price REAL NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('LONG', 'SHORT')),
+    pnl REAL NOT NULL,
+    pnl_percent REAL NOT NULL,
+    confidence REAL NOT NULL,
+    ai_model_id TEXT NOT NULL,
+    metadata TEXT, -- JSON метаданные
+    FOREIGN KEY (session_id) REFERENCES reinforcement_sessions(session_id),
+    FOREIGN KEY (ai_model_id) REFERENCES ai_models(model_id)
+);
+
+-- создание индексов
+CREATE INDEX idx_trade_results_session_id ON trade_results(session_id);
+CREATE INDEX idx_trade_results_symbol ON trade_results(symbol);
+CREATE INDEX idx_trade_results_pnl ON trade_results(pnl DESC);
+CREATE INDEX idx_trade_results_entry_time ON trade_results(entry_time DESC);
+
+-- создание таблицы
+CREATE TABLE ai_models (
+    model_id TEXT PRIMARY KEY,
+    model_name TEXT NOT NULL,
+    model_type TEXT NOT NULL CHECK (model_type IN ('trading', 'lava', 'lgbm', 'mistral')),
+    current_weight REAL NOT NULL DEFAULT 0.25,
+    last_updated TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    parameters TEXT, -- JSON параметры
+    is_active BOOLEAN DEFAULT TRUE
+);
+
+-- создание индексов
+CREATE INDEX idx_ai_models_type ON ai_models(model_type);
+CREATE INDEX idx_ai_models_active ON ai_models(is_active);
+
+-- начальные данные
+INSERT INTO ai_models (model_id, model_name, model_type, current_weight) VALUES
+('trading_ai', 'TradingAI', 'trading', 0.25),
+('lava_ai', 'LavaAI', 'lava', 0.35),
+('lgbm_ai', 'LGBMAI', 'lgbm', 0.40),
+('mistral_ai', 'MistralAI', 'mistral', 0.0);
+
+-- создание таблицы
+CREATE TABLE model_weight_history (
+    weight_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    old_weight REAL NOT NULL,
+    new_weight REAL NOT NULL,
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    reason TEXT NOT NULL,
+    trade_context TEXT, -- JSON контекст сделки
+    FOREIGN KEY (session_id) REFERENCES reinforcement_sessions(session_id),
+    FOREIGN KEY (model_id) REFERENCES ai_models(model_id)
+);
+
+-- создание индексов
+CREATE INDEX idx_model_weight_history_session_id ON model_weight_history(session_id);
+CREATE INDEX idx_model_weight_history_model_id ON model_weight_history(model_id);
+CREATE INDEX idx_model_weight_history_updated_at ON model_weight_history(updated_at DESC);
+
+-- создание таблицы
+CREATE TABLE performance_metrics (
+    metric_id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL,
+    session_id TEXT NOT NULL,
+    win_rate REAL NOT NULL,
+    total_pnl REAL NOT NULL,
+    avg_trade_pnl REAL NOT NULL,
+    sharpe_ratio REAL,
+    max_drawdown REAL,
+    total_trades INTEGER NOT NULL,
+    calculated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    FOREIGN KEY (model_id) REFERENCES ai_models(model_id),
+    FOREIGN KEY (session_id) REFERENCES reinforcement_sessions(session_id)
+);
+
+-- создание индексов
+CREATE INDEX idx_performance_metrics_model_id ON performance_metrics(model_id);
+CREATE INDEX idx_performance_metrics_session_id ON performance_metrics(session_id);
+CREATE INDEX idx_performance_metrics_win_rate ON performance_metrics(win_rate DESC);
+CREATE INDEX idx_performance_metrics_calculated_at ON performance_metrics(calculated_at DESC);
+"""
+
+PROJECT_TABLES_DDL = """
+CREATE TABLE market_bars (
+    symbol TEXT NOT NULL,
+    ts INTEGER NOT NULL,              -- bar open time, UTC epoch seconds
+    open REAL NOT NULL CHECK (open > 0),
+    high REAL NOT NULL CHECK (high > 0),
+    low REAL NOT NULL CHECK (low > 0),
+    close REAL NOT NULL CHECK (close > 0),
+    volume REAL NOT NULL CHECK (volume >= 0),
+    source TEXT NOT NULL,             -- 'synthetic:<seed>' or the imported file name
+    PRIMARY KEY (symbol, ts)
+) WITHOUT ROWID;
+
+CREATE TABLE session_runs (
+    session_id TEXT PRIMARY KEY REFERENCES reinforcement_sessions(session_id),
+    dagster_run_id TEXT,
+    pid INTEGER NOT NULL,             -- the process that owns the running session
+    stage TEXT,                       -- the last stage started
+    error TEXT,                       -- why the session failed, when it did
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+
+CREATE TABLE session_reports (
+    session_id TEXT PRIMARY KEY REFERENCES reinforcement_sessions(session_id),
+    report TEXT NOT NULL,             -- JSON
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+"""
+
+# (version, description, SQL). Append only: an applied migration is never edited.
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (1, "specification tables, indexes and seed rows (SPEC.md 6.2)", SPEC_DDL),
+    (2, "market bars, session runs and session reports", PROJECT_TABLES_DDL),
+]
