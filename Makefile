@@ -22,7 +22,7 @@ setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## One full reinforcement session on the embedded default data, recorded in the Dagster instance.
 run: setup
 	$(BIN)/rl-pipeline init
-	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job
+	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job -c run_config/default_session.yaml
 	@echo
 	$(BIN)/rl-pipeline session show
 

@@ -51,8 +51,8 @@ class WeightRuleConfig(_Strict):
 
 
 class TradingAIConfig(_Strict):
-    fast_window: int = Field(12, ge=2)
-    slow_window: int = Field(48, ge=3)
+    fast_window: int = Field(24, ge=2)
+    slow_window: int = Field(96, ge=3)
     rsi_window: int = Field(14, ge=2)
     rsi_overbought: float = Field(75.0, gt=50, lt=100)
     rsi_oversold: float = Field(25.0, gt=0, lt=50)

@@ -25,7 +25,7 @@ CODES = np.zeros(6, dtype=np.int64)
 
 def run():
     costs = Costs(FEE, SLIP)
-    trades = simulate_trades(CODES, OPEN, CLOSE, SIGNAL, CONFIDENCE, costs, SIZE)
+    trades = simulate_trades(CODES, OPEN, CLOSE, SIGNAL, CONFIDENCE, costs, int(SIZE))
     return trades, equity_curve(CODES, TS, CLOSE, trades, costs, SIZE, CAPITAL)
 
 

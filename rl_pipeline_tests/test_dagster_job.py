@@ -43,7 +43,7 @@ def execute(*extra: str) -> subprocess.CompletedProcess:
 def test_job_runs_a_full_session_recorded_in_the_instance(
     small_store: sqlite3.Connection, dagster_home: Path
 ) -> None:
-    done = execute()
+    done = execute("-c", str(PROJECT_ROOT / "run_config" / "default_session.yaml"))
     assert done.returncode == 0, done.stderr[-3000:]
     session = small_store.execute(
         "SELECT s.session_id, s.status, r.dagster_run_id FROM reinforcement_sessions s "

@@ -94,12 +94,13 @@ def simulate_trades(
     exit_raw = np.where(end_of_period, close[end], open_[np.minimum(end + 1, len(open_) - 1)])
     slip = costs.slippage_bps / 1e4
     fee_rate = costs.fee_bps / 1e4
-    entry_fill = entry_raw * (1.0 + direction * slip)
-    exit_fill = exit_raw * (1.0 - direction * slip)
+    sign = direction.astype(np.float64)  # int8 arithmetic with a Python int would overflow
+    entry_fill = entry_raw * (1.0 + sign * slip)
+    exit_fill = exit_raw * (1.0 - sign * slip)
     ratio = exit_fill / entry_fill
     # Fees on both fills' notional: the entry is `trade_size`, the exit is quantity * exit fill.
     fees = fee_rate * trade_size * (1.0 + ratio)
-    pnl = trade_size * direction * (ratio - 1.0) - fees
+    pnl = float(trade_size) * sign * (ratio - 1.0) - fees
     return TradeArrays(
         entry_index=entry,
         exit_index=exit_index,
@@ -143,7 +144,7 @@ def equity_curve(
     unrealised = np.zeros(n)
     fee_rate = costs.fee_bps / 1e4
     unrealised[held] = (
-        trade_size * trades.direction[k] * (close[held] / trades.entry_fill[k] - 1.0)
+        float(trade_size) * trades.direction[k] * (close[held] / trades.entry_fill[k] - 1.0)
         - fee_rate * trade_size
     )
     # A trade closed at the period's last close is realised on that bar, not marked.
