@@ -32,7 +32,10 @@ class BacktestConfig(_Strict):
         365, gt=0, description="365 for 24/7 markets, 252 for exchange hours"
     )
     history_days: int = Field(
-        60, ge=0, le=3650, description="bars loaded before the test period for indicators"
+        120,
+        ge=0,
+        le=3650,
+        description="days of bars loaded before the test period (indicators, model training)",
     )
 
 
@@ -65,6 +68,44 @@ class TradingAIConfig(_Strict):
         return self
 
 
+class WalkForwardConfig(_Strict):
+    """Walk-forward training of a learning model: fit only on labels known before the bars it
+    predicts, refit every ``retrain_every_days``."""
+
+    train_window_days: int = Field(90, ge=1, le=3650)
+    retrain_every_days: int = Field(7, ge=1, le=365)
+    horizon_bars: int = Field(24, ge=1, le=500, description="label: direction over this many bars")
+    min_train_rows: int = Field(500, ge=10)
+    signal_margin: float = Field(
+        0.1, ge=0, lt=0.5, description="flat unless |P(up) - 0.5| exceeds this"
+    )
+    seed: int = 7
+
+
+class LavaAIConfig(WalkForwardConfig):
+    inverse_regularisation: float = Field(0.5, gt=0, description="C of the logistic regression")
+
+
+class LGBMAIConfig(WalkForwardConfig):
+    n_estimators: int = Field(100, ge=1, le=5000)
+    learning_rate: float = Field(0.05, gt=0, le=1)
+    num_leaves: int = Field(7, ge=2, le=1024)
+    min_child_samples: int = Field(200, ge=1)
+
+
+class MistralAIConfig(_Strict):
+    decision_every_bars: int = Field(24, ge=1, description="ask the LLM every N bars per symbol")
+    max_tokens: int = Field(96, ge=16, le=1024)
+    temperature: float = Field(0.0, ge=0, le=2)
+    seed: int = 42
+    max_reason_chars: int = Field(120, ge=8, le=500)
+    request_timeout_s: float = Field(60.0, gt=0)
+
+
+class EnsembleConfig(_Strict):
+    threshold: float = Field(0.15, ge=0, le=1, description="|score| needed to take a position")
+
+
 class MistralConfig(_Strict):
     model_path: str | None = Field(None, description="GGUF file; None = not configured")
     server_binary: str | None = Field(
@@ -79,6 +120,9 @@ class MistralConfig(_Strict):
 
 class ModelsConfig(_Strict):
     trading_ai: TradingAIConfig = TradingAIConfig()
+    lava_ai: LavaAIConfig = LavaAIConfig()
+    lgbm_ai: LGBMAIConfig = LGBMAIConfig()
+    mistral_ai: MistralAIConfig = MistralAIConfig()
 
 
 class SessionConfig(_Strict):
@@ -93,11 +137,13 @@ class SessionConfig(_Strict):
     backtest: BacktestConfig = BacktestConfig()
     weights: WeightRuleConfig = WeightRuleConfig()
     models: ModelsConfig = ModelsConfig()
+    ensemble: EnsembleConfig = EnsembleConfig()
     mistral: MistralConfig = MistralConfig()
 
     @model_validator(mode="after")
     def _punishment(self) -> SessionConfig:
-        if self.learning_rate * self.punishment_multiplier * self.weights.g_max >= 1:
+        g_max = self.weights.g_max if self.weights.mode == "pnl_scaled" else 1.0
+        if self.learning_rate * self.punishment_multiplier * g_max >= 1:
             raise ValueError(
                 "learning_rate * punishment_multiplier * g_max must be < 1 (a loss would make a "
                 "weight zero or negative)"

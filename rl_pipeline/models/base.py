@@ -4,8 +4,9 @@ registration line in :mod:`rl_pipeline.models.registry`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,46 @@ class Availability:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class TrainedArtifact:
+    """One fitted model: what it was trained on and where it is saved."""
+
+    cutoff_ts: int
+    train_rows: int
+    path: str | None
+    sha256: str | None
+    metrics: dict[str, float]
+
+
+class AnswerCache(Protocol):
+    """Stored LLM answers keyed by prompt hash and model file hash."""
+
+    def get(self, prompt_sha256: str, model_sha256: str) -> str | None: ...
+
+    def put(self, prompt_sha256: str, model_sha256: str, prompt: str, answer: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class LLMEndpoint:
+    """A healthy OpenAI-compatible server and the model file it serves."""
+
+    base_url: str
+    model_path: str
+    model_sha256: str
+
+
+@dataclass
+class ModelContext:
+    """What a session lends its models: where to save artifacts, the LLM and its answer cache."""
+
+    session_id: str
+    artifacts_dir: Path | None = None
+    llm: LLMEndpoint | None = None
+    llm_unavailable_reason: str = "no Mistral server configured"
+    answer_cache: AnswerCache | None = None
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
 class TradingModel(ABC):
     """A model that emits a signal and a confidence per symbol and bar.
 
@@ -50,6 +91,7 @@ class TradingModel(ABC):
     """
 
     model_id: ClassVar[str]
+    trained: list[TrainedArtifact]
 
     def availability(self) -> Availability:
         return Availability(True)
@@ -60,3 +102,7 @@ class TradingModel(ABC):
     @abstractmethod
     def describe(self) -> dict[str, Any]:
         """Parameters, for the store and the run metadata."""
+
+    def training_record(self) -> list[TrainedArtifact]:
+        """Models fitted during the last ``predict`` (empty for models that do not learn)."""
+        return list(getattr(self, "trained", []))

@@ -69,10 +69,16 @@ class WeightChange:
 
 @dataclass
 class WeightPath:
+    """The weights through a session: after update k the active weights are
+    ``vectors[k]`` (``vectors[0]`` = the start), effective from ``update_times[k - 1]``."""
+
     initial: dict[str, float]
     final: dict[str, float]
+    active: list[str] = field(default_factory=list)
     changes: list[WeightChange] = field(default_factory=list)
     updates: int = 0
+    update_times: list[str] = field(default_factory=list)
+    vectors: list[list[float]] = field(default_factory=list)
 
 
 def project(raw: Sequence[float], min_weight: float, max_weight: float) -> list[float]:
@@ -128,7 +134,7 @@ def apply_trades(
     active = [m for m, w in start.items() if w > 0]
     index = {m: i for i, m in enumerate(active)}
     weights = [start[m] for m in active]
-    path = WeightPath(initial=dict(start), final=dict(start))
+    path = WeightPath(initial=dict(start), final=dict(start), active=active, vectors=[weights])
     for trade in trades:
         if trade.pnl == 0.0 or trade.model_id not in index:
             continue
@@ -148,6 +154,8 @@ def apply_trades(
                 why = reason if j == i else f"rebalance after {trade.model_id} {reason}"
                 path.changes.append(WeightChange(path.updates, m, weights[j], new[j], why, trade))
         weights = new
+        path.update_times.append(trade.exit_time)
+        path.vectors.append(new)
     path.final = {m: 0.0 for m in start}
     path.final.update(dict(zip(active, weights, strict=True)))
     return path

@@ -74,4 +74,32 @@ def format_session_view(view: SessionView) -> str:
         for model_id, reason in r["inactive_models"].items():
             lines.append(f"  {model_id} inactive: {reason}")
         lines.append(f"  weight history rows: {view.history_rows}")
+        if r.get("ensemble_report"):
+            lines.extend(format_ensemble_report(r["ensemble_report"]))
     return "\n".join(lines)
+
+
+def format_ensemble_report(report: dict[str, Any]) -> list[str]:
+    """Did learning pay? The ensembles and each model alone over the same test period."""
+    lines = [
+        "",
+        "  session report (same test period, same costs)",
+        f"  {'strategy':<34} {'trades':>7} {'win rate':>9} {'pnl':>12} {'sharpe':>8} {'max dd':>8}",
+    ]
+    named = [
+        (f"ensemble, {k.replace('_', ' ')} weights", v) for k, v in report["ensembles"].items()
+    ]
+    named += [(f"{k} alone", v) for k, v in report["models_alone"].items()]
+    for name, m in named:
+        sharpe = "n/a" if m["sharpe_ratio"] is None else f"{m['sharpe_ratio']:.2f}"
+        lines.append(
+            f"  {name:<34} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
+            f"{m['total_pnl']:>12,.2f} {sharpe:>8} {m['max_drawdown']:>8.2%}"
+        )
+    verdict = "yes" if report["learning_paid"] else "no"
+    lines.append(
+        f"  learning paid (adaptive beat static initial weights): {verdict} "
+        f"({report['adaptive_minus_static']:+,.2f}); regret vs best single model "
+        f"({report['best_single_model']}): {report['regret_vs_best_model']:,.2f}"
+    )
+    return lines

@@ -1,25 +1,28 @@
 """Use case: one reinforcement session, as stages that Dagster assets, the CLI and plain Python
 call alike. Any stage that raises ends the session as 'failed' with the error, and drops every
-row the session had written."""
+row (and model artifact) the session had written."""
 
 from __future__ import annotations
 
 import functools
 import json
+import shutil
 import sqlite3
 import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
 import pandas as pd
 
+from rl_pipeline import paths
 from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
 from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
+from rl_pipeline.models.base import LLMEndpoint, ModelContext, TrainedArtifact
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
 from rl_pipeline.rl.weight_update import (
     ClosedTrade,
@@ -28,12 +31,17 @@ from rl_pipeline.rl.weight_update import (
     apply_trades,
     session_start_weights,
 )
+from rl_pipeline.services.session_report import build_report, empty_curve
+from rl_pipeline.services.session_rows import format_time, history_rows, metric_rows, trade_rows
 from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.bars import last_timestamp, list_symbols, read_bars
 from rl_pipeline.store.connection import transaction
+from rl_pipeline.store.llm_cache import SqliteAnswerCache
+from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 
 SECONDS_PER_DAY = 86_400
 WEIGHT_SUM_TOLERANCE = 1e-9
+NO_LLM = (None, "no Mistral server requested for this session")
 
 
 class SessionError(RuntimeError):
@@ -66,6 +74,7 @@ class ModelSignals:
     active: tuple[str, ...]
     inactive: dict[str, str]
     parameters: dict[str, dict[str, Any]]
+    training: dict[str, list[TrainedArtifact]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -92,9 +101,15 @@ class SessionSummary:
     weights_after: dict[str, float]
     active: tuple[str, ...]
     inactive: dict[str, str] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
 
 
 T = TypeVar("T")
+
+
+def session_artifacts_dir(session_id: str) -> Path:
+    """Models trained in a session are saved here (removed again if the session fails)."""
+    return paths.artifacts_dir() / session_id
 
 
 def session_stage(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -110,6 +125,7 @@ def session_stage(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
             except BaseException as exc:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
                 sessions.mark_failed(conn, session_id, f"stage {name}: {detail}")
+                shutil.rmtree(session_artifacts_dir(session_id), ignore_errors=True)
                 raise
 
         return run
@@ -168,28 +184,41 @@ def compute_features(
 
 @session_stage("model_signals")
 def compute_signals(
-    conn: sqlite3.Connection, session_id: str, window: MarketWindow, features: pd.DataFrame
+    conn: sqlite3.Connection,
+    session_id: str,
+    window: MarketWindow,
+    features: pd.DataFrame,
+    llm: tuple[LLMEndpoint | None, str] = NO_LLM,
 ) -> ModelSignals:
+    """Signals of every active model. ``llm`` is the Mistral endpoint, or why there is none."""
     handle = window.session
+    context = ModelContext(
+        session_id=session_id,
+        artifacts_dir=session_artifacts_dir(session_id),
+        llm=llm[0],
+        llm_unavailable_reason=llm[1],
+        answer_cache=SqliteAnswerCache(conn),
+    )
     live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
     decide = window.bars["in_test"].to_numpy()
     test_bars = window.bars.loc[decide, ["symbol", "ts", "open", "high", "low", "close"]]
     test_bars = test_bars.reset_index(drop=True)
-    frames, active, inactive, parameters = [], [], {}, {}
+    frames, active, inactive, parameters, training = [], [], {}, {}, {}
     for model_id, factory in MODEL_FACTORIES.items():
         if factory is None:
             inactive[model_id] = NOT_BUILT_REASON
             continue
         if not live.get(model_id, False):
-            inactive[model_id] = "is_active is false in ai_models"
+            inactive[model_id] = "not active in ai_models (is_active is false or no row)"
             continue
-        model = factory(handle.config)
+        model = factory(handle.config, context)
         availability = model.availability()
         if not availability.active:
             inactive[model_id] = availability.reason
             continue
         predicted = model.predict(features, decide)
         parameters[model_id] = model.describe()
+        training[model_id] = model.training_record()
         active.append(model_id)
         frames.append(
             pd.DataFrame(
@@ -205,71 +234,13 @@ def compute_signals(
     if not active:
         raise SessionError(f"no active model: {inactive}")
     return ModelSignals(
-        handle, test_bars, pd.concat(frames, ignore_index=True), tuple(active), inactive, parameters
-    )
-
-
-def format_time(ts: np.ndarray) -> np.ndarray:
-    return pd.to_datetime(ts, unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S").to_numpy()
-
-
-def trade_frame(
-    session_id: str,
-    model_id: str,
-    bars: pd.DataFrame,
-    codes: np.ndarray,
-    trades,
-    costs: Costs,
-    size: float,
-) -> pd.DataFrame:
-    ts = bars["ts"].to_numpy()
-    symbols = bars["symbol"].to_numpy()[trades.entry_index]
-    entry_time = format_time(ts[trades.entry_index])
-    exit_time = format_time(ts[trades.exit_index])
-    decision_time = format_time(ts[trades.decision_index])
-    metadata = [
-        json.dumps(
-            {
-                "decision_time": d,
-                "entry_open": float(eo),
-                "exit_reference": float(xr),
-                "exit_reason": "end_of_period" if eop else "signal_change",
-                "fees": float(f),
-                "fee_bps": costs.fee_bps,
-                "slippage_bps": costs.slippage_bps,
-                "size": size,
-                "quantity": size / float(ef),
-            }
-        )
-        for d, eo, xr, eop, f, ef in zip(
-            decision_time,
-            trades.entry_raw,
-            trades.exit_raw,
-            trades.end_of_period,
-            trades.fees,
-            trades.entry_fill,
-            strict=True,
-        )
-    ]
-    return pd.DataFrame(
-        {
-            "trade_id": [
-                f"{session_id}-{model_id}-{s}-{t}"
-                for s, t in zip(symbols, ts[trades.entry_index], strict=True)
-            ],
-            "session_id": session_id,
-            "symbol": symbols,
-            "entry_time": entry_time,
-            "exit_time": exit_time,
-            "entry_price": trades.entry_fill,
-            "exit_price": trades.exit_fill,
-            "direction": np.where(trades.direction > 0, "LONG", "SHORT"),
-            "pnl": trades.pnl,
-            "pnl_percent": trades.pnl_percent,
-            "confidence": trades.confidence,
-            "ai_model_id": model_id,
-            "metadata": metadata,
-        }
+        handle,
+        test_bars,
+        pd.concat(frames, ignore_index=True),
+        tuple(active),
+        inactive,
+        parameters,
+        training,
     )
 
 
@@ -283,28 +254,23 @@ def run_winrate_test(
     size = config.backtest.trade_size
     bars = signals.test_bars
     codes = pd.factorize(bars["symbol"])[0]
+    open_, close, ts = bars["open"].to_numpy(), bars["close"].to_numpy(), bars["ts"].to_numpy()
     frames, curves = [], {}
     for model_id in signals.active:
-        model_rows = signals.signals[signals.signals["model_id"] == model_id]
+        rows = signals.signals[signals.signals["model_id"] == model_id]
         kernel = simulate_trades(
             codes,
-            bars["open"].to_numpy(),
-            bars["close"].to_numpy(),
-            model_rows["signal"].to_numpy(),
-            model_rows["confidence"].to_numpy(),
+            open_,
+            close,
+            rows["signal"].to_numpy(),
+            rows["confidence"].to_numpy(),
             costs,
             size,
         )
         curves[model_id] = equity_curve(
-            codes,
-            bars["ts"].to_numpy(),
-            bars["close"].to_numpy(),
-            kernel,
-            costs,
-            size,
-            config.backtest.starting_capital,
+            codes, ts, close, kernel, costs, size, config.backtest.starting_capital
         )
-        frames.append(trade_frame(session_id, model_id, bars, codes, kernel, costs, size))
+        frames.append(trade_rows(session_id, model_id, bars, kernel, costs, size))
     trades = pd.concat(frames, ignore_index=True).sort_values(
         ["exit_time", "entry_time", "trade_id"], ignore_index=True
     )
@@ -312,58 +278,12 @@ def run_winrate_test(
     return TradeOutcome(signals.session, trades, curves, signals)
 
 
-def history_rows(
-    session_id: str, path: WeightPath, live: dict[str, float], start_time: str
-) -> list[tuple]:
-    rows = []
-    for model_id, new in path.initial.items():
-        rows.append(
-            (
-                f"{session_id}-{0:07d}-{model_id}",
-                session_id,
-                model_id,
-                live[model_id],
-                new,
-                start_time,
-                "session start",
-                json.dumps({"seq": 0, "live_weight": live[model_id]}),
-            )
-        )
-    for change in path.changes:
-        t = change.trade
-        rows.append(
-            (
-                f"{session_id}-{change.seq:07d}-{change.model_id}",
-                session_id,
-                change.model_id,
-                change.old_weight,
-                change.new_weight,
-                t.exit_time,
-                change.reason,
-                json.dumps(
-                    {
-                        "seq": change.seq,
-                        "trade_id": t.trade_id,
-                        "trade_model_id": t.model_id,
-                        "symbol": t.symbol,
-                        "pnl": t.pnl,
-                        "pnl_percent": t.pnl_percent,
-                        "entry_time": t.entry_time,
-                        "exit_time": t.exit_time,
-                    }
-                ),
-            )
-        )
-    return rows
-
-
 @session_stage("model_weights")
 def apply_reinforcement(
     conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome
 ) -> WeightOutcome:
     """Reward or punish each model's weight per closed trade, in exit order; log every change."""
-    config = outcome.session.config
-    rule = WeightRule.from_config(config)
+    rule = WeightRule.from_config(outcome.session.config)
     live = ai_models.live_weights(conn)
     start = session_start_weights(live, outcome.signals.active, rule)
     trades = outcome.trades
@@ -381,7 +301,7 @@ def apply_reinforcement(
         )
     ]
     path = apply_trades(start, closed, rule)
-    start_time = format_time(np.array([outcome.signals.test_bars["ts"].min()]))[0]
+    start_time = format_time(outcome.signals.test_bars["ts"].iloc[:1].to_numpy())[0]
     rows = history_rows(session_id, path, live, start_time)
     results.replace_weight_history(conn, session_id, rows)
     return WeightOutcome(outcome.session, path, len(rows), live)
@@ -401,23 +321,39 @@ def check_weights(weights: dict[str, float], active: tuple[str, ...], rule: Weig
             raise SessionError(f"check failed: inactive model {m} has weight {w}")
 
 
+def trained_versions(session_id: str, signals: ModelSignals) -> list[NewVersion]:
+    return [
+        NewVersion(
+            model_id=model_id,
+            kind="trained",
+            session_id=session_id,
+            weight=None,
+            parameters={**signals.parameters[model_id], "cutoff_ts": artifact.cutoff_ts},
+            artifact_path=artifact.path,
+            artifact_sha256=artifact.sha256,
+            metrics=artifact.metrics,
+        )
+        for model_id, artifacts in signals.training.items()
+        for artifact in artifacts
+    ]
+
+
 @session_stage("performance_metrics")
 def complete_session(
     conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome, weights: WeightOutcome
 ) -> SessionSummary:
-    """Metrics per model, the checks, then — in one transaction — metrics, report, the new live
-    weights and status 'completed'."""
+    """Metrics per model, the ensemble report and the checks; then, in one transaction, metrics,
+    report, model versions, the new live weights and status 'completed'."""
     config = outcome.session.config
-    rule = WeightRule.from_config(config)
-    check_weights(weights.path.final, outcome.signals.active, rule)
+    check_weights(weights.path.final, outcome.signals.active, WeightRule.from_config(config))
     metrics: dict[str, PerformanceMetrics] = {}
-    empty_curve = EquityCurve(
-        np.zeros(0, dtype=np.int64), np.zeros(0), config.backtest.starting_capital
-    )
     for model_id in weights.path.final:
         pnl = outcome.trades.loc[outcome.trades["ai_model_id"] == model_id, "pnl"].to_numpy()
-        curve = outcome.curves.get(model_id, empty_curve)
+        curve = outcome.curves.get(model_id, empty_curve(config))
         metrics[model_id] = compute_metrics(pnl, curve, config.backtest.periods_per_year)
+    report = build_report(
+        outcome.signals.test_bars, outcome.signals.signals, weights.path, metrics, config
+    )
     summary = SessionSummary(
         session_id,
         metrics,
@@ -425,33 +361,20 @@ def complete_session(
         weights.path.final,
         outcome.signals.active,
         outcome.signals.inactive,
+        report,
     )
-    metric_rows = [
-        (
-            f"{session_id}-{m}",
-            m,
-            session_id,
-            x.win_rate,
-            x.total_pnl,
-            x.avg_trade_pnl,
-            x.sharpe_ratio,
-            x.max_drawdown,
-            x.total_trades,
-        )
-        for m, x in metrics.items()
-    ]
-    report = summary_json(summary, outcome.signals.parameters)
     with transaction(conn):
         conn.execute("DELETE FROM performance_metrics WHERE session_id = ?", (session_id,))
         conn.executemany(
             f"INSERT INTO performance_metrics ({', '.join(results.METRIC_COLUMNS)}) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            metric_rows,
+            metric_rows(session_id, metrics),
         )
         conn.execute(
             "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
-            (session_id, report),
+            (session_id, summary_json(summary, outcome.signals.parameters)),
         )
+        insert_versions_in(conn, trained_versions(session_id, outcome.signals))
         ai_models.publish_weights_in(conn, weights.path.final)
         conn.execute(
             "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
@@ -475,13 +398,17 @@ def summary_json(summary: SessionSummary, parameters: dict[str, dict[str, Any]])
             "weights_before": summary.weights_before,
             "weights_after": summary.weights_after,
             "metrics": {m: x.as_dict() for m, x in summary.metrics.items()},
+            "ensemble_report": summary.report,
             "parameters": parameters,
         },
     )
 
 
 def run_session(
-    conn: sqlite3.Connection, config: SessionConfig, session_id: str | None = None
+    conn: sqlite3.Connection,
+    config: SessionConfig,
+    session_id: str | None = None,
+    llm: tuple[LLMEndpoint | None, str] = NO_LLM,
 ) -> SessionSummary:
     """All stages in order, in this process (the plain-Python path; Dagster runs the same
     stages as assets)."""
@@ -489,7 +416,7 @@ def run_session(
     sid = handle.session_id
     window = load_market_window(conn, sid, handle)
     features = compute_features(conn, sid, window)
-    signals = compute_signals(conn, sid, window, features)
+    signals = compute_signals(conn, sid, window, features, llm)
     outcome = run_winrate_test(conn, sid, signals)
     weights = apply_reinforcement(conn, sid, outcome)
     return complete_session(conn, sid, outcome, weights)

@@ -142,8 +142,37 @@ CREATE TABLE session_reports (
 );
 """
 
+MODEL_VERSIONS_DDL = """
+CREATE TABLE model_versions (
+    version_id TEXT PRIMARY KEY,
+    model_id TEXT NOT NULL REFERENCES ai_models(model_id),
+    version_number INTEGER NOT NULL,
+    session_id TEXT REFERENCES reinforcement_sessions(session_id),
+    kind TEXT NOT NULL CHECK (kind IN ('trained', 'session', 'manual', 'rollback')),
+    weight REAL,
+    parameters TEXT,                  -- JSON
+    artifact_path TEXT,
+    artifact_sha256 TEXT,
+    metrics TEXT,                     -- JSON
+    parent_version_id TEXT REFERENCES model_versions(version_id),
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    UNIQUE (model_id, version_number)
+);
+CREATE INDEX idx_model_versions_session_id ON model_versions(session_id);
+
+CREATE TABLE llm_answers (
+    prompt_sha256 TEXT NOT NULL,
+    model_sha256 TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    answer TEXT NOT NULL,             -- the server's raw message content
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    PRIMARY KEY (prompt_sha256, model_sha256)
+);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (SPEC.md 6.2)", SPEC_DDL),
     (2, "market bars, session runs and session reports", PROJECT_TABLES_DDL),
+    (3, "model versions and the LLM answer cache", MODEL_VERSIONS_DDL),
 ]

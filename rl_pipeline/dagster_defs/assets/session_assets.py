@@ -5,9 +5,11 @@ Each asset calls one service stage and reports what it wrote."""
 import dagster as dg
 import pandas as pd
 
+from rl_pipeline.dagster_defs.resources.mistral_server import MistralServerResource
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
 from rl_pipeline.services import session_stages as stages
+from rl_pipeline.services.llm_endpoint import find_llm
 
 GROUP = "reinforcement_session"
 
@@ -55,16 +57,25 @@ def features(market_bars: stages.MarketWindow, store: StoreResource) -> dg.Outpu
 
 @dg.asset(group_name=GROUP, description="Signal and confidence of every active model per bar.")
 def model_signals(
-    market_bars: stages.MarketWindow, features: pd.DataFrame, store: StoreResource
+    context: dg.AssetExecutionContext,
+    market_bars: stages.MarketWindow,
+    features: pd.DataFrame,
+    store: StoreResource,
+    mistral: MistralServerResource,
 ) -> dg.Output[stages.ModelSignals]:
+    llm = find_llm(mistral.model_path, mistral.ensure_server, mistral.status)
+    if llm[0] is None:
+        context.log.info(f"MistralAI inactive: {llm[1]}")
     conn = store.connect()
     try:
         signals = stages.compute_signals(
-            conn, market_bars.session.session_id, market_bars, features
+            conn, market_bars.session.session_id, market_bars, features, llm
         )
     finally:
         conn.close()
     counts = signals.signals.groupby("model_id")["signal"].value_counts().unstack(fill_value=0)
+    trained = {m: len(a) for m, a in signals.training.items() if a}
+    llm_stats = signals.parameters.get("mistral_ai", {}).get("llm_stats", {})
     return dg.Output(
         signals,
         metadata={
@@ -72,6 +83,8 @@ def model_signals(
             "active_models": ", ".join(signals.active),
             "inactive_models": dg.MetadataValue.json(signals.inactive),
             "signal_counts": dg.MetadataValue.md(counts.to_markdown()),
+            "models_trained": dg.MetadataValue.json(trained),
+            "mistral_llm": dg.MetadataValue.json(llm_stats),
         },
     )
 
@@ -141,12 +154,16 @@ def performance_metrics(
     finally:
         conn.close()
     table = summary_table(summary)
+    report = summary.report
     return dg.Output(
         summary,
         metadata={
             "session_id": summary.session_id,
             "rows": len(summary.metrics),
             "summary": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "ensemble_report": dg.MetadataValue.md(report_table(report).to_markdown()),
+            "regret_vs_best_model": report["regret_vs_best_model"],
+            "learning_paid": report["learning_paid"],
         },
     )
 
@@ -167,6 +184,12 @@ def summary_table(summary: stages.SessionSummary) -> pd.DataFrame:
             for m, x in summary.metrics.items()
         ]
     )
+
+
+def report_table(report: dict) -> pd.DataFrame:
+    rows = {f"ensemble: {k}": v for k, v in report["ensembles"].items()}
+    rows.update({f"alone: {k}": v for k, v in report["models_alone"].items()})
+    return pd.DataFrame(rows).T.round(4)
 
 
 SESSION_ASSETS = [

@@ -1,0 +1,43 @@
+"""LavaAI: a scikit-learn pipeline (standardise, then logistic regression) on the engineered
+features, predicting the direction over the next ``horizon_bars``; trained walk-forward."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import joblib
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from rl_pipeline.config import LavaAIConfig
+from rl_pipeline.models.base import ModelContext
+from rl_pipeline.models.walk_forward import WalkForwardClassifier
+
+
+class LavaAI(WalkForwardClassifier):
+    model_id = "lava_ai"
+    artifact_suffix = ".joblib"
+
+    def __init__(self, params: LavaAIConfig, context: ModelContext | None = None) -> None:
+        super().__init__(params, context)
+        self.params: LavaAIConfig = params
+
+    def make_estimator(self) -> Pipeline:
+        return Pipeline(
+            [
+                ("scale", StandardScaler()),
+                (
+                    "classify",
+                    LogisticRegression(
+                        C=self.params.inverse_regularisation,
+                        max_iter=500,
+                        random_state=self.params.seed,
+                    ),
+                ),
+            ]
+        )
+
+    def save_estimator(self, estimator: Any, path: Path) -> None:
+        joblib.dump(estimator, path)

@@ -1,0 +1,42 @@
+"""LGBMAI: a LightGBM classifier of forward direction, trained walk-forward with fixed seeds and
+LightGBM's deterministic mode, so a rerun gives the same trees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightgbm as lgb
+
+from rl_pipeline.config import LGBMAIConfig
+from rl_pipeline.models.base import ModelContext
+from rl_pipeline.models.walk_forward import WalkForwardClassifier
+
+
+class LGBMAI(WalkForwardClassifier):
+    model_id = "lgbm_ai"
+    artifact_suffix = ".lgbm.txt"
+
+    def __init__(self, params: LGBMAIConfig, context: ModelContext | None = None) -> None:
+        super().__init__(params, context)
+        self.params: LGBMAIConfig = params
+
+    def make_estimator(self) -> lgb.LGBMClassifier:
+        p = self.params
+        return lgb.LGBMClassifier(
+            n_estimators=p.n_estimators,
+            learning_rate=p.learning_rate,
+            num_leaves=p.num_leaves,
+            min_child_samples=p.min_child_samples,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.8,
+            random_state=p.seed,
+            deterministic=True,
+            force_row_wise=True,
+            n_jobs=1,
+            verbose=-1,
+        )
+
+    def save_estimator(self, estimator: Any, path: Path) -> None:
+        estimator.booster_.save_model(str(path))

@@ -1,0 +1,139 @@
+"""How a session's results become rows of the specification's tables."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from rl_pipeline.backtest.metrics import PerformanceMetrics
+from rl_pipeline.backtest.trades import Costs, TradeArrays
+from rl_pipeline.rl.weight_update import WeightPath
+
+
+def format_time(ts: np.ndarray) -> np.ndarray:
+    """UTC epoch seconds -> 'YYYY-MM-DD HH:MM:SS', the format of SQLite's CURRENT_TIMESTAMP."""
+    return pd.to_datetime(ts, unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+
+
+def trade_rows(
+    session_id: str,
+    model_id: str,
+    bars: pd.DataFrame,
+    trades: TradeArrays,
+    costs: Costs,
+    size: float,
+) -> pd.DataFrame:
+    """``trade_results`` rows; prices are the fills (slippage included), the raw prices, fees and
+    exit reason go to ``metadata``."""
+    ts = bars["ts"].to_numpy()
+    symbols = bars["symbol"].to_numpy()[trades.entry_index]
+    decision_time = format_time(ts[trades.decision_index])
+    metadata = [
+        json.dumps(
+            {
+                "decision_time": d,
+                "entry_open": float(eo),
+                "exit_reference": float(xr),
+                "exit_reason": "end_of_period" if eop else "signal_change",
+                "fees": float(f),
+                "fee_bps": costs.fee_bps,
+                "slippage_bps": costs.slippage_bps,
+                "size": size,
+                "quantity": size / float(ef),
+            }
+        )
+        for d, eo, xr, eop, f, ef in zip(
+            decision_time,
+            trades.entry_raw,
+            trades.exit_raw,
+            trades.end_of_period,
+            trades.fees,
+            trades.entry_fill,
+            strict=True,
+        )
+    ]
+    return pd.DataFrame(
+        {
+            "trade_id": [
+                f"{session_id}-{model_id}-{s}-{t}"
+                for s, t in zip(symbols, ts[trades.entry_index], strict=True)
+            ],
+            "session_id": session_id,
+            "symbol": symbols,
+            "entry_time": format_time(ts[trades.entry_index]),
+            "exit_time": format_time(ts[trades.exit_index]),
+            "entry_price": trades.entry_fill,
+            "exit_price": trades.exit_fill,
+            "direction": np.where(trades.direction > 0, "LONG", "SHORT"),
+            "pnl": trades.pnl,
+            "pnl_percent": trades.pnl_percent,
+            "confidence": trades.confidence,
+            "ai_model_id": model_id,
+            "metadata": metadata,
+        }
+    )
+
+
+def history_rows(
+    session_id: str, path: WeightPath, live: dict[str, float], start_time: str
+) -> list[tuple]:
+    """``model_weight_history`` rows: the session-start vector (seq 0), then every change."""
+    rows = [
+        (
+            f"{session_id}-{0:07d}-{model_id}",
+            session_id,
+            model_id,
+            live[model_id],
+            new,
+            start_time,
+            "session start",
+            json.dumps({"seq": 0, "live_weight": live[model_id]}),
+        )
+        for model_id, new in path.initial.items()
+    ]
+    for change in path.changes:
+        t = change.trade
+        rows.append(
+            (
+                f"{session_id}-{change.seq:07d}-{change.model_id}",
+                session_id,
+                change.model_id,
+                change.old_weight,
+                change.new_weight,
+                t.exit_time,
+                change.reason,
+                json.dumps(
+                    {
+                        "seq": change.seq,
+                        "trade_id": t.trade_id,
+                        "trade_model_id": t.model_id,
+                        "symbol": t.symbol,
+                        "pnl": t.pnl,
+                        "pnl_percent": t.pnl_percent,
+                        "entry_time": t.entry_time,
+                        "exit_time": t.exit_time,
+                    }
+                ),
+            )
+        )
+    return rows
+
+
+def metric_rows(session_id: str, metrics: dict[str, PerformanceMetrics]) -> list[tuple]:
+    """``performance_metrics`` rows, one per model."""
+    return [
+        (
+            f"{session_id}-{m}",
+            m,
+            session_id,
+            x.win_rate,
+            x.total_pnl,
+            x.avg_trade_pnl,
+            x.sharpe_ratio,
+            x.max_drawdown,
+            x.total_trades,
+        )
+        for m, x in metrics.items()
+    ]
