@@ -31,3 +31,9 @@ def artifacts_dir() -> Path:
 
 def logs_dir() -> Path:
     return data_dir() / "logs"
+
+
+def dagster_home() -> Path:
+    """The Dagster instance folder: ``DAGSTER_HOME`` or ``<data>/dagster``."""
+    override = os.environ.get("DAGSTER_HOME")
+    return Path(override).resolve() if override else data_dir() / "dagster"

@@ -170,9 +170,23 @@ CREATE TABLE llm_answers (
 );
 """
 
+SESSION_REQUESTS_DDL = """
+CREATE TABLE session_requests (
+    session_id TEXT PRIMARY KEY,
+    requested_by TEXT NOT NULL,       -- 'api', 'cli', 'sensor:<name>', 'schedule:<name>'
+    requested_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    configuration TEXT NOT NULL,      -- the full SessionConfig JSON
+    status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'launched')),
+    launched_by TEXT,                 -- who claimed it: 'process' or 'sensor'
+    launched_at TIMESTAMP
+);
+CREATE INDEX idx_session_requests_status ON session_requests(status);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (SPEC.md 6.2)", SPEC_DDL),
     (2, "market bars, session runs and session reports", PROJECT_TABLES_DDL),
     (3, "model versions and the LLM answer cache", MODEL_VERSIONS_DDL),
+    (4, "session requests queued by the API, the CLI and sensors", SESSION_REQUESTS_DDL),
 ]

@@ -10,6 +10,7 @@ from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.llm_endpoint import find_llm
+from rl_pipeline.services.session_requests import get_request
 
 GROUP = "reinforcement_session"
 
@@ -21,9 +22,11 @@ GROUP = "reinforcement_session"
 def market_bars(
     context: dg.AssetExecutionContext, config: SessionRunConfig, store: StoreResource
 ) -> dg.Output[stages.MarketWindow]:
-    session_config = config.to_session_config()
     conn = store.connect()
     try:
+        # A requested session (API, CLI, sensor) brings its full configuration with it.
+        request = get_request(conn, config.session_id) if config.session_id else None
+        session_config = request.config if request else config.to_session_config()
         handle = stages.open_session(
             conn, session_config, config.session_id or context.run_id, context.run_id
         )
