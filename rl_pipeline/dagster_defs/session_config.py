@@ -11,7 +11,9 @@ _DEFAULTS = SessionConfig()
 
 
 class SessionRunConfig(dg.Config):
-    """Session parameters; defaults are the specification's."""
+    """Session parameters; defaults are the specification's. The session id is the run's
+    partition key; a session requested through the API, the CLI or a sensor takes its full
+    configuration from its request instead."""
 
     test_period_days: int = Field(_DEFAULTS.test_period_days, description="days of the test period")
     learning_rate: float = _DEFAULTS.learning_rate
@@ -21,7 +23,6 @@ class SessionRunConfig(dg.Config):
     slippage_bps: float = CostConfig().slippage_bps
     symbols: list[str] = Field(default_factory=list, description="empty = every stored symbol")
     weight_update_mode: str = WeightRuleConfig().mode
-    session_id: str = Field("", description="empty = the Dagster run id")
 
     def to_session_config(self) -> SessionConfig:
         """Validated by the core model, so a bad value fails before the session opens."""

@@ -7,7 +7,6 @@ the Dagster daemon runs. Either way it runs as a Dagster run whose session id is
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -87,12 +86,9 @@ def queued_requests(conn: sqlite3.Connection) -> list[SessionRequest]:
 
 
 def run_config_for(session_id: str) -> dict:
-    """Dagster run config of a requested session: its id (the configuration comes from the
-    request row) and quiet console logs."""
-    return {
-        "ops": {"market_bars": {"config": {"session_id": session_id}}},
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
+    """Dagster run config of a requested session (its partition key is its id and its
+    configuration comes from the request row): quiet console logs."""
+    return {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def prepare_dagster_home() -> Path:
@@ -104,30 +100,15 @@ def prepare_dagster_home() -> Path:
 
 
 def launch_detached(session_id: str) -> int:
-    """Run the requested session with ``dagster job execute`` in its own process group, so it
-    outlives the caller (an API request returns at once). Returns the launcher's pid."""
-    run_dir = paths.run_dir() / "requests"
-    run_dir.mkdir(parents=True, exist_ok=True)
-    config_file = run_dir / f"{session_id}.json"
-    config_file.write_text(json.dumps(run_config_for(session_id)))
+    """Run the requested session as a Dagster run (``dagster job execute`` for its partition)
+    in its own process group, so it outlives the caller: an API request returns at once.
+    Returns the launcher's pid."""
     log_dir = paths.logs_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "DAGSTER_HOME": str(prepare_dagster_home())}
     with open(log_dir / f"session-{session_id}.log", "ab") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "dagster",
-                "job",
-                "execute",
-                "-m",
-                "rl_pipeline",
-                "-j",
-                JOB_NAME,
-                "-c",
-                str(config_file),
-            ],
+            [sys.executable, "-m", "rl_pipeline.dagster_defs.launch", session_id, JOB_NAME],
             cwd=paths.PROJECT_ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

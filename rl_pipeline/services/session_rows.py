@@ -28,7 +28,17 @@ def trade_rows(
     """``trade_results`` rows; prices are the fills (slippage included), the raw prices, fees and
     exit reason go to ``metadata``."""
     ts = bars["ts"].to_numpy()
-    symbols = bars["symbol"].to_numpy()[trades.entry_index]
+    all_symbols = bars["symbol"].to_numpy()
+    symbols = all_symbols[trades.entry_index]
+    # A trade still open when the period ends exits at the last bar's close: its exit time is
+    # that bar's end (its open time plus the bar's length), after its entry at the bar's open.
+    exit_ts = ts[trades.exit_index].copy()
+    last = trades.exit_index[trades.end_of_period]
+    before = np.maximum(last - 1, 0)
+    bar_length = np.where(
+        (last > 0) & (all_symbols[before] == all_symbols[last]), ts[last] - ts[before], 0
+    )
+    exit_ts[trades.end_of_period] = ts[last] + bar_length
     decision_time = format_time(ts[trades.decision_index])
     metadata = [
         json.dumps(
@@ -63,7 +73,7 @@ def trade_rows(
             "session_id": session_id,
             "symbol": symbols,
             "entry_time": format_time(ts[trades.entry_index]),
-            "exit_time": format_time(ts[trades.exit_index]),
+            "exit_time": format_time(exit_ts),
             "entry_price": trades.entry_fill,
             "exit_price": trades.exit_fill,
             "direction": np.where(trades.direction > 0, "LONG", "SHORT"),

@@ -338,14 +338,19 @@ def trained_versions(session_id: str, signals: ModelSignals) -> list[NewVersion]
     ]
 
 
+@dataclass(frozen=True)
+class MetricsOutcome:
+    session: SessionHandle
+    metrics: dict[str, PerformanceMetrics]
+    report: dict[str, Any]
+
+
 @session_stage("performance_metrics")
-def complete_session(
+def record_metrics(
     conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome, weights: WeightOutcome
-) -> SessionSummary:
-    """Metrics per model, the ensemble report and the checks; then, in one transaction, metrics,
-    report, model versions, the new live weights and status 'completed'."""
+) -> MetricsOutcome:
+    """Per-model metrics and the ensemble report; the metrics replace the session's rows."""
     config = outcome.session.config
-    check_weights(weights.path.final, outcome.signals.active, WeightRule.from_config(config))
     metrics: dict[str, PerformanceMetrics] = {}
     for model_id in weights.path.final:
         pnl = outcome.trades.loc[outcome.trades["ai_model_id"] == model_id, "pnl"].to_numpy()
@@ -354,39 +359,59 @@ def complete_session(
     report = build_report(
         outcome.signals.test_bars, outcome.signals.signals, weights.path, metrics, config
     )
+    results.replace_metrics(conn, session_id, metric_rows(session_id, metrics))
+    return MetricsOutcome(outcome.session, metrics, report)
+
+
+@session_stage("live_weights")
+def finish_session(
+    conn: sqlite3.Connection,
+    session_id: str,
+    outcome: TradeOutcome,
+    weights: WeightOutcome,
+    measured: MetricsOutcome,
+    publish: bool = True,
+) -> SessionSummary:
+    """The checks, then in one transaction: the report, model versions, the new live weights
+    (unless ``publish`` is false: a backtest leaves them untouched) and status 'completed'."""
+    config = outcome.session.config
+    check_weights(weights.path.final, outcome.signals.active, WeightRule.from_config(config))
     summary = SessionSummary(
         session_id,
-        metrics,
+        measured.metrics,
         weights.live_before,
-        weights.path.final,
+        weights.path.final if publish else weights.live_before,
         outcome.signals.active,
         outcome.signals.inactive,
-        report,
+        measured.report,
     )
     with transaction(conn):
-        conn.execute("DELETE FROM performance_metrics WHERE session_id = ?", (session_id,))
-        conn.executemany(
-            f"INSERT INTO performance_metrics ({', '.join(results.METRIC_COLUMNS)}) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            metric_rows(session_id, metrics),
-        )
         conn.execute(
             "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
             (session_id, summary_json(summary, outcome.signals.parameters)),
         )
         insert_versions_in(conn, trained_versions(session_id, outcome.signals))
-        ai_models.publish_weights_in(conn, weights.path.final)
+        if publish:
+            ai_models.publish_weights_in(conn, weights.path.final)
         conn.execute(
             "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",
             (session_id,),
         )
         conn.execute(
-            "UPDATE session_runs SET stage = 'completed', updated_at = CURRENT_TIMESTAMP "
+            "UPDATE session_runs SET stage = ?, updated_at = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",
-            (session_id,),
+            ("completed" if publish else "completed (backtest: weights not published)", session_id),
         )
     return summary
+
+
+def complete_session(
+    conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome, weights: WeightOutcome
+) -> SessionSummary:
+    """Metrics, report, checks and publication in one call (the plain-Python path)."""
+    measured = record_metrics(conn, session_id, outcome, weights)
+    return finish_session(conn, session_id, outcome, weights, measured)
 
 
 def summary_json(summary: SessionSummary, parameters: dict[str, dict[str, Any]]) -> str:

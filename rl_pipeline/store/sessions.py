@@ -91,8 +91,14 @@ def require_running(conn: sqlite3.Connection, session_id: str) -> None:
 
 
 def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> None:
-    """End a session as failed: drop every row it wrote, keep the session row and the error."""
+    """End a running session as failed: drop every row it wrote, keep the session row and the
+    error. A session that already ended is left alone."""
     with transaction(conn):
+        row = conn.execute(
+            "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if row is None or row["status"] != "running":
+            return
         for table in SESSION_CHILD_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
         conn.execute(

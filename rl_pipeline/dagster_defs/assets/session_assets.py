@@ -1,10 +1,16 @@
-"""The reinforcement session as one asset lineage:
-market bars -> features -> model signals -> trade results -> model weights -> performance metrics.
+"""The reinforcement session as one asset lineage, one dynamic partition (key = session id) per
+session:
+
+market_bars -> features -> model_signals -> trade_results -> model_weights -> performance_metrics
+-> live_weights
+
 Each asset calls one service stage and reports what it wrote."""
 
 import dagster as dg
 import pandas as pd
 
+from rl_pipeline.dagster_defs import plots
+from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.mistral_server import MistralServerResource
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
@@ -13,41 +19,43 @@ from rl_pipeline.services.llm_endpoint import find_llm
 from rl_pipeline.services.session_requests import get_request
 
 GROUP = "reinforcement_session"
+BACKTEST_JOB = "backtest_job"
 
 
-@dg.asset(
-    group_name=GROUP,
-    description="Bars of the test period plus indicator history; opens the session row.",
-)
+def session_asset(description: str):
+    return dg.asset(group_name=GROUP, partitions_def=SESSION_PARTITIONS, description=description)
+
+
+@session_asset("Bars of the test period plus indicator history; opens the session row.")
 def market_bars(
     context: dg.AssetExecutionContext, config: SessionRunConfig, store: StoreResource
 ) -> dg.Output[stages.MarketWindow]:
+    session_id = context.partition_key
     conn = store.connect()
     try:
-        # A requested session (API, CLI, sensor) brings its full configuration with it.
-        request = get_request(conn, config.session_id) if config.session_id else None
+        # A requested session (API, CLI, sensor, schedule) brings its full configuration.
+        request = get_request(conn, session_id)
         session_config = request.config if request else config.to_session_config()
-        handle = stages.open_session(
-            conn, session_config, config.session_id or context.run_id, context.run_id
-        )
-        window = stages.load_market_window(conn, handle.session_id, handle)
+        handle = stages.open_session(conn, session_config, session_id, context.run_id)
+        window = stages.load_market_window(conn, session_id, handle)
     finally:
         conn.close()
     bars = window.bars
     return dg.Output(
         window,
         metadata={
-            "session_id": handle.session_id,
+            "session_id": session_id,
             "rows": len(bars),
             "test_rows": int(bars["in_test"].sum()),
             "symbols": ", ".join(sorted(bars["symbol"].unique())),
             "test_period": f"{pd.Timestamp(window.test_start_ts, unit='s')} .. "
             f"{pd.Timestamp(window.test_end_ts, unit='s')} UTC",
+            "configuration": dg.MetadataValue.json(session_config.model_dump(mode="json")),
         },
     )
 
 
-@dg.asset(group_name=GROUP, description="Technical features, each from bars at or before its own.")
+@session_asset("Technical features, each from bars at or before its own.")
 def features(market_bars: stages.MarketWindow, store: StoreResource) -> dg.Output[pd.DataFrame]:
     conn = store.connect()
     try:
@@ -58,7 +66,7 @@ def features(market_bars: stages.MarketWindow, store: StoreResource) -> dg.Outpu
     return dg.Output(frame, metadata={"rows": len(frame), "feature_columns": ", ".join(columns)})
 
 
-@dg.asset(group_name=GROUP, description="Signal and confidence of every active model per bar.")
+@session_asset("Signal and confidence of every active model per bar.")
 def model_signals(
     context: dg.AssetExecutionContext,
     market_bars: stages.MarketWindow,
@@ -92,7 +100,7 @@ def model_signals(
     )
 
 
-@dg.asset(group_name=GROUP, description="Trades of every active model, written to trade_results.")
+@session_asset("Trades of every active model, written to trade_results.")
 def trade_results(
     model_signals: stages.ModelSignals, store: StoreResource
 ) -> dg.Output[stages.TradeOutcome]:
@@ -102,19 +110,20 @@ def trade_results(
     finally:
         conn.close()
     per_model = outcome.trades.groupby("ai_model_id")["pnl"].agg(["count", "sum"])
+    curves = {m: (c.ts.tolist(), c.equity.tolist()) for m, c in outcome.curves.items()}
     return dg.Output(
         outcome,
         metadata={
             "rows": len(outcome.trades),
             "per_model": dg.MetadataValue.md(per_model.round(2).to_markdown()),
+            "equity_curves": dg.MetadataValue.md(plots.equity_curves(curves)),
         },
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    description="Weights after rewarding and punishing every closed trade; "
-    "every change written to model_weight_history.",
+@session_asset(
+    "Weights after rewarding and punishing every closed trade; every change is written to "
+    "model_weight_history."
 )
 def model_weights(
     trade_results: stages.TradeOutcome, store: StoreResource
@@ -124,54 +133,84 @@ def model_weights(
         outcome = stages.apply_reinforcement(conn, trade_results.session.session_id, trade_results)
     finally:
         conn.close()
+    path = outcome.path
     table = pd.DataFrame(
-        {
-            "before": outcome.live_before,
-            "session start": outcome.path.initial,
-            "after": outcome.path.final,
-        }
+        {"live before": outcome.live_before, "session start": path.initial, "after": path.final}
     )
     return dg.Output(
         outcome,
         metadata={
             "history_rows": outcome.history_rows,
-            "updates": outcome.path.updates,
+            "updates": path.updates,
             "weights": dg.MetadataValue.md(table.round(6).to_markdown()),
+            "weight_evolution": dg.MetadataValue.md(
+                plots.weight_evolution(path.update_times, path.vectors, path.active)
+            ),
         },
     )
 
 
-@dg.asset(
-    group_name=GROUP,
-    description="Per-model metrics; completes the session and publishes "
-    "the new weights once the checks pass.",
-)
+@session_asset("Per-model metrics and the session report (adaptive vs static ensembles).")
 def performance_metrics(
-    trade_results: stages.TradeOutcome, model_weights: stages.WeightOutcome, store: StoreResource
+    trade_results: stages.TradeOutcome,
+    model_weights: stages.WeightOutcome,
+    store: StoreResource,
+) -> dg.Output[stages.MetricsOutcome]:
+    session_id = trade_results.session.session_id
+    conn = store.connect()
+    try:
+        measured = stages.record_metrics(conn, session_id, trade_results, model_weights)
+    finally:
+        conn.close()
+    table = summary_table(measured, model_weights)
+    return dg.Output(
+        measured,
+        metadata={
+            "session_id": session_id,
+            "rows": len(measured.metrics),
+            "summary": dg.MetadataValue.md(table.to_markdown(index=False)),
+            "session_report": dg.MetadataValue.md(report_table(measured.report).to_markdown()),
+            "regret_vs_best_model": measured.report["regret_vs_best_model"],
+            "learning_paid": measured.report["learning_paid"],
+        },
+    )
+
+
+@session_asset(
+    "The checked new weights made live in ai_models, the model versions, and the session "
+    "completed — only when every blocking check upstream passed. A backtest completes the "
+    "session and leaves the live weights untouched."
+)
+def live_weights(
+    context: dg.AssetExecutionContext,
+    trade_results: stages.TradeOutcome,
+    model_weights: stages.WeightOutcome,
+    performance_metrics: stages.MetricsOutcome,
+    store: StoreResource,
 ) -> dg.Output[stages.SessionSummary]:
     conn = store.connect()
     try:
-        summary = stages.complete_session(
-            conn, trade_results.session.session_id, trade_results, model_weights
+        summary = stages.finish_session(
+            conn,
+            trade_results.session.session_id,
+            trade_results,
+            model_weights,
+            performance_metrics,
+            publish=context.job_name != BACKTEST_JOB,
         )
     finally:
         conn.close()
-    table = summary_table(summary)
-    report = summary.report
+    weights = pd.DataFrame({"before": summary.weights_before, "after": summary.weights_after})
     return dg.Output(
         summary,
         metadata={
             "session_id": summary.session_id,
-            "rows": len(summary.metrics),
-            "summary": dg.MetadataValue.md(table.to_markdown(index=False)),
-            "ensemble_report": dg.MetadataValue.md(report_table(report).to_markdown()),
-            "regret_vs_best_model": report["regret_vs_best_model"],
-            "learning_paid": report["learning_paid"],
+            "weights": dg.MetadataValue.md(weights.round(6).to_markdown()),
         },
     )
 
 
-def summary_table(summary: stages.SessionSummary) -> pd.DataFrame:
+def summary_table(measured: stages.MetricsOutcome, weights: stages.WeightOutcome) -> pd.DataFrame:
     return pd.DataFrame(
         [
             {
@@ -181,10 +220,10 @@ def summary_table(summary: stages.SessionSummary) -> pd.DataFrame:
                 "pnl": round(x.total_pnl, 2),
                 "sharpe": None if x.sharpe_ratio is None else round(x.sharpe_ratio, 3),
                 "max_drawdown": round(x.max_drawdown, 4),
-                "weight_before": round(summary.weights_before.get(m, 0.0), 6),
-                "weight_after": round(summary.weights_after.get(m, 0.0), 6),
+                "weight_before": round(weights.live_before.get(m, 0.0), 6),
+                "weight_after": round(weights.path.final.get(m, 0.0), 6),
             }
-            for m, x in summary.metrics.items()
+            for m, x in measured.metrics.items()
         ]
     )
 
@@ -202,4 +241,5 @@ SESSION_ASSETS = [
     trade_results,
     model_weights,
     performance_metrics,
+    live_weights,
 ]

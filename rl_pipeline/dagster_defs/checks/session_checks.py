@@ -1,0 +1,122 @@
+"""Blocking asset checks: a failed check fails the session and stops the weights going live."""
+
+import dagster as dg
+
+from rl_pipeline.dagster_defs.assets.session_assets import (
+    model_signals,
+    model_weights,
+    performance_metrics,
+    trade_results,
+)
+from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
+from rl_pipeline.dagster_defs.resources.store import StoreResource
+from rl_pipeline.rl.weight_update import WeightRule
+from rl_pipeline.services import session_checks as checks
+from rl_pipeline.services import session_stages as stages
+from rl_pipeline.store import results, sessions
+
+
+def verdict(store: StoreResource, session_id: str, name: str, problems: list[str]):
+    """Passed, or failed: the session is failed with the problems (nothing half-written)."""
+    if problems:
+        conn = store.connect()
+        try:
+            sessions.mark_failed(conn, session_id, f"check {name} failed: {'; '.join(problems)}")
+        finally:
+            conn.close()
+    return dg.AssetCheckResult(
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        description="; ".join(problems) or "ok",
+        metadata={"problems": len(problems)},
+    )
+
+
+@dg.asset_check(
+    asset=model_signals,
+    blocking=True,
+    partitions_def=SESSION_PARTITIONS,
+    description="Signals in {-1, 0, +1}, confidence in [0, 1], one per model and bar.",
+)
+def signals_in_range(
+    context: dg.AssetCheckExecutionContext,
+    model_signals: stages.ModelSignals,
+    store: StoreResource,
+) -> dg.AssetCheckResult:
+    problems = checks.signal_problems(
+        model_signals.signals, model_signals.active, len(model_signals.test_bars)
+    )
+    return verdict(store, context.partition_key, "signals_in_range", problems)
+
+
+@dg.asset_check(
+    asset=trade_results,
+    blocking=True,
+    partitions_def=SESSION_PARTITIONS,
+    description="Stored trades: exit after entry, pnl recomputed from fills and costs.",
+)
+def trades_consistent(
+    context: dg.AssetCheckExecutionContext,
+    trade_results: stages.TradeOutcome,
+    store: StoreResource,
+) -> dg.AssetCheckResult:
+    conn = store.connect()
+    try:
+        stored = results.read_trades(conn, context.partition_key)
+    finally:
+        conn.close()
+    problems = checks.trade_problems(stored, trade_results.session.config)
+    if len(stored) != len(trade_results.trades):
+        problems.append(f"{len(stored)} trades stored, {len(trade_results.trades)} simulated")
+    return verdict(store, context.partition_key, "trades_consistent", problems)
+
+
+@dg.asset_check(
+    asset=model_weights,
+    blocking=True,
+    partitions_def=SESSION_PARTITIONS,
+    description="Weights finite, within bounds, active ones summing to 1, and "
+    "rebuilt exactly from model_weight_history.",
+)
+def weights_valid(
+    context: dg.AssetCheckExecutionContext,
+    model_weights: stages.WeightOutcome,
+    store: StoreResource,
+) -> dg.AssetCheckResult:
+    conn = store.connect()
+    try:
+        history = results.read_weight_history(conn, context.partition_key)
+    finally:
+        conn.close()
+    rebuilt = {}
+    for row in history.sort_values(["seq", "model_id"]).itertuples():
+        rebuilt[row.model_id] = row.new_weight
+    rule = WeightRule.from_config(model_weights.session.config)
+    problems = checks.weight_problems(
+        model_weights.path.final, tuple(model_weights.path.active), rule, rebuilt
+    )
+    return verdict(store, context.partition_key, "weights_valid", problems)
+
+
+@dg.asset_check(
+    asset=performance_metrics,
+    blocking=True,
+    partitions_def=SESSION_PARTITIONS,
+    description="Stored metrics agree with the stored trades.",
+)
+def metrics_consistent(
+    context: dg.AssetCheckExecutionContext, store: StoreResource
+) -> dg.AssetCheckResult:
+    conn = store.connect()
+    try:
+        metrics = results.read_metrics(conn, context.partition_key)
+        trades = results.read_trades(conn, context.partition_key)
+    finally:
+        conn.close()
+    problems = checks.metric_problems(metrics, trades)
+    if metrics.empty:
+        problems.append("no performance_metrics rows")
+    return verdict(store, context.partition_key, "metrics_consistent", problems)
+
+
+SESSION_CHECKS = [signals_in_range, trades_consistent, weights_valid, metrics_consistent]

@@ -1,0 +1,173 @@
+"""Sensors that start sessions by themselves, and one that fails the session of a failed run."""
+
+import json
+
+import dagster as dg
+
+from rl_pipeline.config import SessionConfig
+from rl_pipeline.dagster_defs.jobs import reinforcement_session_job
+from rl_pipeline.dagster_defs.partitions import PARTITION_TAG, SESSION_PARTITIONS
+from rl_pipeline.dagster_defs.resources.store import StoreResource
+from rl_pipeline.operations_config import OperationsConfig
+from rl_pipeline.services.market_inbox import process_inbox
+from rl_pipeline.services.session_requests import (
+    claim_request,
+    queued_requests,
+    request_session,
+    run_config_for,
+)
+from rl_pipeline.services.win_rate_monitor import ensemble_win_rate
+from rl_pipeline.store import sessions
+
+OPERATIONS = OperationsConfig.from_env()
+
+
+def session_run(session_id: str) -> dg.RunRequest:
+    """One run per session: the run key is the session id, so a request never runs twice."""
+    return dg.RunRequest(
+        run_key=session_id,
+        partition_key=session_id,
+        run_config=run_config_for(session_id),
+        tags={"rl_pipeline/session_id": session_id},
+    )
+
+
+def start_new_session(store: StoreResource, requested_by: str) -> str:
+    conn = store.connect()
+    try:
+        session_id = request_session(conn, SessionConfig(), requested_by)
+        claim_request(conn, session_id, "sensor")
+    finally:
+        conn.close()
+    return session_id
+
+
+@dg.sensor(
+    job=reinforcement_session_job,
+    minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    description="Runs the sessions requested through the API or the CLI, each once.",
+)
+def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
+    conn = store.connect()
+    try:
+        claimed = [
+            r.session_id
+            for r in queued_requests(conn)
+            if claim_request(conn, r.session_id, "sensor")
+        ]
+    finally:
+        conn.close()
+    if not claimed:
+        return dg.SkipReason("no queued session request")
+    return dg.SensorResult(
+        run_requests=[session_run(s) for s in claimed],
+        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request(claimed)],
+    )
+
+
+@dg.sensor(
+    job=reinforcement_session_job,
+    minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    description="Imports bar files dropped into data/incoming/ and starts a session; a "
+    "rejected file is moved to incoming/rejected/ with its error.",
+)
+def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
+    conn = store.connect()
+    try:
+        outcome = process_inbox(conn, OPERATIONS.incoming_path())
+    finally:
+        conn.close()
+    for name, error in outcome.rejected.items():
+        context.log.warning(f"rejected {name}: {error}")
+    counts = json.loads(context.cursor) if context.cursor else {"imported": 0, "rejected": 0}
+    counts["imported"] += len(outcome.imported)
+    counts["rejected"] += len(outcome.rejected)
+    if not outcome.imported:
+        return dg.SensorResult(skip_reason="no new market data imported", cursor=json.dumps(counts))
+    session_id = start_new_session(store, "sensor:new_market_data")
+    return dg.SensorResult(
+        run_requests=[session_run(session_id)],
+        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
+        cursor=json.dumps(counts),
+    )
+
+
+@dg.sensor(
+    job=reinforcement_session_job,
+    minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    description="Starts a session when the adaptive ensemble's rolling win rate over the "
+    "last sessions falls below the configured threshold (once per new session).",
+)
+def win_rate_degradation_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
+    conn = store.connect()
+    try:
+        reading = ensemble_win_rate(conn, OPERATIONS.win_rate_window)
+    finally:
+        conn.close()
+    if reading.latest_session_id is None or reading.latest_session_id == context.cursor:
+        return dg.SkipReason("no newly completed session to judge")
+    cursor = reading.latest_session_id
+    if reading.rolling_win_rate >= OPERATIONS.win_rate_threshold:
+        return dg.SensorResult(
+            skip_reason=f"rolling win rate {reading.rolling_win_rate:.2%} is at or above "
+            f"{OPERATIONS.win_rate_threshold:.2%}",
+            cursor=cursor,
+        )
+    session_id = start_new_session(store, "sensor:win_rate_degradation")
+    return dg.SensorResult(
+        run_requests=[session_run(session_id)],
+        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
+        cursor=cursor,
+    )
+
+
+@dg.run_failure_sensor(description="Marks the session of a failed run as failed, with the error.")
+def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
+    session_id = context.dagster_run.tags.get(PARTITION_TAG)
+    if not session_id:
+        return
+    store = StoreResource()
+    conn = store.connect()
+    try:
+        message = context.failure_event.message or "the run failed"
+        sessions.mark_failed(conn, session_id, f"run {context.dagster_run.run_id}: {message}")
+    finally:
+        conn.close()
+
+
+@dg.schedule(
+    job=reinforcement_session_job,
+    cron_schedule=OPERATIONS.nightly_cron,
+    execution_timezone=OPERATIONS.timezone,
+    description="The nightly session.",
+)
+def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: StoreResource):
+    when = context.scheduled_execution_time
+    session_id = f"nightly-{when.strftime('%Y%m%dT%H%M')}" if when else None
+    conn = store.connect()
+    try:
+        # A tick evaluated twice must not queue two sessions.
+        exists = (
+            session_id
+            and conn.execute(
+                "SELECT 1 FROM session_requests WHERE session_id = ?", (session_id,)
+            ).fetchone()
+        )
+        if not exists:
+            session_id = request_session(
+                conn, SessionConfig(), "schedule:nightly", session_id or ""
+            )
+        claim_request(conn, session_id, "schedule")
+    finally:
+        conn.close()
+    context.instance.add_dynamic_partitions(SESSION_PARTITIONS.name, [session_id])
+    return session_run(session_id)
+
+
+SENSORS = [
+    session_request_sensor,
+    new_market_data_sensor,
+    win_rate_degradation_sensor,
+    session_run_failure_sensor,
+]
+SCHEDULES = [nightly_session_schedule]

@@ -1,0 +1,38 @@
+"""Settings of the unattended operations (schedule and sensors), from the environment."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from rl_pipeline import paths
+
+
+class OperationsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nightly_cron: str = Field("0 2 * * *", description="cron of the nightly session")
+    timezone: str = "UTC"
+    sensor_interval_s: int = Field(30, ge=1)
+    incoming_dir: str = Field("", description="new market data files; empty = data/incoming")
+    win_rate_threshold: float = Field(0.45, ge=0, le=1)
+    win_rate_window: int = Field(3, ge=1, description="completed sessions in the rolling mean")
+
+    @classmethod
+    def from_env(cls) -> OperationsConfig:
+        """``RL_PIPELINE_<FIELD>`` overrides each field (e.g. RL_PIPELINE_NIGHTLY_CRON)."""
+        values = {
+            name: os.environ[f"RL_PIPELINE_{name.upper()}"]
+            for name in cls.model_fields
+            if f"RL_PIPELINE_{name.upper()}" in os.environ
+        }
+        return cls.model_validate(values)
+
+    def incoming_path(self) -> Path:
+        return (
+            Path(self.incoming_dir).resolve()
+            if self.incoming_dir
+            else paths.data_dir() / "incoming"
+        )

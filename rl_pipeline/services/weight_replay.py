@@ -1,0 +1,117 @@
+"""Use case: replay a finished session's trades into the live weights (the weight-update job).
+
+A backtest leaves the live weights alone; replaying it later applies the reinforcement rule to
+its trades, starting from the weights live now, as a new session of its own: its
+model_weight_history rows point at the source trades, and its new weights go live once checked.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+from rl_pipeline.config import SessionConfig
+from rl_pipeline.rl.weight_update import (
+    ClosedTrade,
+    WeightRule,
+    apply_trades,
+    session_start_weights,
+)
+from rl_pipeline.services.session_rows import history_rows
+from rl_pipeline.services.session_stages import (
+    SessionError,
+    SessionHandle,
+    SessionSummary,
+    check_weights,
+    open_session,
+    session_stage,
+)
+from rl_pipeline.store import ai_models, results
+from rl_pipeline.store.connection import transaction
+
+
+def source_session(conn: sqlite3.Connection, session_id: str) -> tuple[SessionConfig, list[str]]:
+    row = conn.execute(
+        "SELECT s.status, s.configuration, r.report FROM reinforcement_sessions s "
+        "LEFT JOIN session_reports r USING (session_id) WHERE s.session_id = ?",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        raise SessionError(f"source_session_id: session {session_id!r} does not exist")
+    if row["status"] != "completed" or row["report"] is None:
+        raise SessionError(
+            f"source_session_id: session {session_id!r} is {row['status']}, "
+            "only a completed session can be replayed"
+        )
+    active = json.loads(row["report"]).get("active_models", [])
+    return SessionConfig.model_validate_json(row["configuration"]), active
+
+
+@session_stage("weight_replay")
+def replay_trades(
+    conn: sqlite3.Connection,
+    session_id: str,
+    handle: SessionHandle,
+    source_id: str,
+    active: list[str],
+) -> SessionSummary:
+    rule = WeightRule.from_config(handle.config)
+    trades = results.read_trades(conn, source_id)
+    closed = [
+        ClosedTrade(
+            t.trade_id,
+            t.ai_model_id,
+            float(t.pnl),
+            float(t.pnl_percent),
+            t.exit_time,
+            t.entry_time,
+            t.symbol,
+        )
+        for t in trades.itertuples()
+    ]
+    live = ai_models.live_weights(conn)
+    path = apply_trades(session_start_weights(live, active, rule), closed, rule)
+    check_weights(path.final, tuple(active), rule)
+    start_time = trades["entry_time"].min() if len(trades) else "1970-01-01 00:00:00"
+    rows = history_rows(session_id, path, live, start_time)
+    report = {
+        "kind": "weight_update",
+        "source_session_id": source_id,
+        "active_models": active,
+        "inactive_models": {m: "not active in the source session" for m in live if m not in active},
+        "weights_before": live,
+        "weights_after": path.final,
+        "metrics": {},
+        "replayed_trades": len(closed),
+        "updates": path.updates,
+    }
+    results.replace_weight_history(conn, session_id, rows)
+    with transaction(conn):
+        conn.execute(
+            "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
+            (session_id, json.dumps(report)),
+        )
+        ai_models.publish_weights_in(conn, path.final)
+        conn.execute(
+            "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
+            "WHERE session_id = ?",
+            (session_id,),
+        )
+        conn.execute(
+            "UPDATE session_runs SET stage = 'completed', updated_at = CURRENT_TIMESTAMP "
+            "WHERE session_id = ?",
+            (session_id,),
+        )
+    return SessionSummary(session_id, {}, live, path.final, tuple(active), {}, report)
+
+
+def replay_session_weights(
+    conn: sqlite3.Connection,
+    source_id: str,
+    session_id: str | None = None,
+    dagster_run_id: str | None = None,
+) -> SessionSummary:
+    """Replay ``source_id``'s trades as a new session; returns its summary."""
+    config, active = source_session(conn, source_id)
+    handle = open_session(conn, config, session_id, dagster_run_id)
+    return replay_trades(conn, handle.session_id, handle, source_id, active)

@@ -1,0 +1,35 @@
+"""Use case: watch the live ensemble's win rate across recent sessions."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WinRateReading:
+    latest_session_id: str | None
+    rolling_win_rate: float | None
+    sessions: int
+
+
+def ensemble_win_rate(conn: sqlite3.Connection, window: int) -> WinRateReading:
+    """Mean win rate of the adaptive ensemble over the last ``window`` completed sessions that
+    have an ensemble report (weight-update replays have none)."""
+    rows = conn.execute(
+        "SELECT s.session_id, r.report FROM reinforcement_sessions s "
+        "JOIN session_reports r USING (session_id) WHERE s.status = 'completed' "
+        "ORDER BY s.end_time DESC, s.rowid DESC"
+    ).fetchall()
+    rates, latest = [], None
+    for session_id, report in rows:
+        ensemble = json.loads(report).get("ensemble_report")
+        if not ensemble:
+            continue
+        latest = latest or session_id
+        rates.append(ensemble["ensembles"]["adaptive"]["win_rate"])
+        if len(rates) == window:
+            break
+    mean = sum(rates) / len(rates) if rates else None
+    return WinRateReading(latest, mean, len(rates))
