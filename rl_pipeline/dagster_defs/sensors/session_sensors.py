@@ -74,7 +74,7 @@ def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreReso
 def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     conn = store.connect()
     try:
-        outcome = process_inbox(conn, OPERATIONS.incoming_path())
+        outcome = process_inbox(conn, OperationsConfig.from_env().incoming_path())
     finally:
         conn.close()
     for name, error in outcome.rejected.items():
@@ -99,18 +99,19 @@ def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreReso
     "last sessions falls below the configured threshold (once per new session).",
 )
 def win_rate_degradation_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
+    operations = OperationsConfig.from_env()
     conn = store.connect()
     try:
-        reading = ensemble_win_rate(conn, OPERATIONS.win_rate_window)
+        reading = ensemble_win_rate(conn, operations.win_rate_window)
     finally:
         conn.close()
     if reading.latest_session_id is None or reading.latest_session_id == context.cursor:
         return dg.SkipReason("no newly completed session to judge")
     cursor = reading.latest_session_id
-    if reading.rolling_win_rate >= OPERATIONS.win_rate_threshold:
+    if reading.rolling_win_rate >= operations.win_rate_threshold:
         return dg.SensorResult(
             skip_reason=f"rolling win rate {reading.rolling_win_rate:.2%} is at or above "
-            f"{OPERATIONS.win_rate_threshold:.2%}",
+            f"{operations.win_rate_threshold:.2%}",
             cursor=cursor,
         )
     session_id = start_new_session(store, "sensor:win_rate_degradation")
