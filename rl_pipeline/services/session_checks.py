@@ -65,13 +65,13 @@ def trade_problems(trades: pd.DataFrame, config: SessionConfig) -> list[str]:
 
 
 def weight_problems(
-    final: dict[str, float], active: tuple[str, ...], rule: WeightRule, rebuilt: dict[str, float]
+    final: dict[str, float], active: tuple[str, ...], rule: WeightRule, history: pd.DataFrame
 ) -> list[str]:
-    """Finite, within bounds, active summing to 1, inactive 0, and equal to the vector rebuilt
-    from model_weight_history."""
-    problems = []
+    """Finite, within bounds, active summing to 1, inactive 0; and model_weight_history is one
+    unbroken chain per model (each change starts where the previous ended) ending at ``final``."""
     if not all(math.isfinite(w) for w in final.values()):
         return [f"non-finite weight in {final}"]
+    problems = []
     n = len(active)
     lo, hi = min(rule.min_weight, 1 / n), max(rule.max_weight, 1 / n)
     total = sum(final[m] for m in active)
@@ -82,6 +82,16 @@ def weight_problems(
             problems.append(f"{m}: weight {w} outside [{lo}, {hi}]")
         if m not in active and w != 0:
             problems.append(f"{m}: inactive but weight {w}")
+    rebuilt: dict[str, float] = {}
+    for row in history.sort_values(["seq", "model_id"]).itertuples():
+        if row.seq > 0 and row.old_weight != rebuilt.get(row.model_id):
+            problems.append(
+                f"model_weight_history chain broken for {row.model_id} at update {row.seq}: "
+                f"old_weight {row.old_weight!r} != previous new_weight "
+                f"{rebuilt.get(row.model_id)!r}"
+            )
+            break
+        rebuilt[row.model_id] = row.new_weight
     for m, w in final.items():
         if abs(rebuilt.get(m, float("nan")) - w) > 1e-12:
             problems.append(f"{m}: model_weight_history rebuilds {rebuilt.get(m)!r}, not {w!r}")

@@ -88,12 +88,9 @@ def weights_valid(
         history = results.read_weight_history(conn, context.partition_key)
     finally:
         conn.close()
-    rebuilt = {}
-    for row in history.sort_values(["seq", "model_id"]).itertuples():
-        rebuilt[row.model_id] = row.new_weight
     rule = WeightRule.from_config(model_weights.session.config)
     problems = checks.weight_problems(
-        model_weights.path.final, tuple(model_weights.path.active), rule, rebuilt
+        model_weights.path.final, tuple(model_weights.path.active), rule, history
     )
     return verdict(store, context.partition_key, "weights_valid", problems)
 
