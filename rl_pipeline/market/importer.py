@@ -42,7 +42,9 @@ def read_bar_file(path: Path) -> pd.DataFrame:
     options = ", header = true, all_varchar = true" if reader == "read_csv" else ""
     con = duckdb.connect()
     try:
-        return con.execute(f"SELECT * FROM {reader}(?{options})", [str(path)]).df()
+        cursor = con.execute(f"SELECT * FROM {reader}(?{options})", [str(path)])
+        columns = [d[0] for d in cursor.description]
+        return pd.DataFrame(cursor.fetchall(), columns=columns)
     except duckdb.Error as exc:
         raise BarValidationError(
             path.name, "unreadable file", detail=str(exc).splitlines()[0]
