@@ -13,8 +13,7 @@ from rl_pipeline.store import sessions
 def fail_session_on_step_failure(context: dg.HookContext) -> None:
     """A step that failed outside a service stage still ends its session as 'failed'."""
     store: StoreResource = context.resources.store
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         rows = conn.execute(
             "SELECT r.session_id FROM session_runs r JOIN reinforcement_sessions s "
             "USING (session_id) WHERE r.dagster_run_id = ? AND s.status = 'running'",
@@ -25,8 +24,6 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
             sessions.mark_failed(
                 conn, row[0], f"step {context.step_key} failed: {type(error).__name__}: {error}"
             )
-    finally:
-        conn.close()
 
 
 reinforcement_session_job = dg.define_asset_job(
@@ -58,13 +55,10 @@ class WeightReplayConfig(dg.Config):
 def replay_session_trades(
     context: dg.OpExecutionContext, config: WeightReplayConfig, store: StoreResource
 ) -> dg.Output[str]:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         summary = replay_session_weights(
             conn, config.source_session_id, dagster_run_id=context.run_id
         )
-    finally:
-        conn.close()
     return dg.Output(
         summary.session_id,
         metadata={

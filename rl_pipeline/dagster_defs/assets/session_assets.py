@@ -31,15 +31,12 @@ def market_bars(
     context: dg.AssetExecutionContext, config: SessionRunConfig, store: StoreResource
 ) -> dg.Output[stages.MarketWindow]:
     session_id = context.partition_key
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         # A requested session (API, CLI, sensor, schedule) brings its full configuration.
         request = get_request(conn, session_id)
         session_config = request.config if request else config.to_session_config()
         handle = stages.open_session(conn, session_config, session_id, context.run_id)
         window = stages.load_market_window(conn, session_id, handle)
-    finally:
-        conn.close()
     bars = window.bars
     return dg.Output(
         window,
@@ -57,11 +54,8 @@ def market_bars(
 
 @session_asset("Technical features, each from bars at or before its own.")
 def features(market_bars: stages.MarketWindow, store: StoreResource) -> dg.Output[pd.DataFrame]:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         frame = stages.compute_features(conn, market_bars.session.session_id, market_bars)
-    finally:
-        conn.close()
     columns = [c for c in frame.columns if c.startswith("f_")]
     return dg.Output(frame, metadata={"rows": len(frame), "feature_columns": ", ".join(columns)})
 
@@ -77,13 +71,10 @@ def model_signals(
     llm = find_llm(mistral.model_path, mistral.ensure_server, mistral.status)
     if llm[0] is None:
         context.log.info(f"MistralAI inactive: {llm[1]}")
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         signals = stages.compute_signals(
             conn, market_bars.session.session_id, market_bars, features, llm
         )
-    finally:
-        conn.close()
     counts = signals.signals.groupby("model_id")["signal"].value_counts().unstack(fill_value=0)
     trained = {m: len(a) for m, a in signals.training.items() if a}
     llm_stats = signals.parameters.get("mistral_ai", {}).get("llm_stats", {})
@@ -104,11 +95,8 @@ def model_signals(
 def trade_results(
     model_signals: stages.ModelSignals, store: StoreResource
 ) -> dg.Output[stages.TradeOutcome]:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         outcome = stages.run_winrate_test(conn, model_signals.session.session_id, model_signals)
-    finally:
-        conn.close()
     per_model = outcome.trades.groupby("ai_model_id")["pnl"].agg(["count", "sum"])
     curves = {m: (c.ts.tolist(), c.equity.tolist()) for m, c in outcome.curves.items()}
     return dg.Output(
@@ -128,11 +116,8 @@ def trade_results(
 def model_weights(
     trade_results: stages.TradeOutcome, store: StoreResource
 ) -> dg.Output[stages.WeightOutcome]:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         outcome = stages.apply_reinforcement(conn, trade_results.session.session_id, trade_results)
-    finally:
-        conn.close()
     path = outcome.path
     table = pd.DataFrame(
         {"live before": outcome.live_before, "session start": path.initial, "after": path.final}
@@ -157,11 +142,8 @@ def performance_metrics(
     store: StoreResource,
 ) -> dg.Output[stages.MetricsOutcome]:
     session_id = trade_results.session.session_id
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         measured = stages.record_metrics(conn, session_id, trade_results, model_weights)
-    finally:
-        conn.close()
     table = summary_table(measured, model_weights)
     return dg.Output(
         measured,
@@ -188,8 +170,7 @@ def live_weights(
     performance_metrics: stages.MetricsOutcome,
     store: StoreResource,
 ) -> dg.Output[stages.SessionSummary]:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         summary = stages.finish_session(
             conn,
             trade_results.session.session_id,
@@ -198,8 +179,6 @@ def live_weights(
             performance_metrics,
             publish=context.job_name != BACKTEST_JOB,
         )
-    finally:
-        conn.close()
     weights = pd.DataFrame({"before": summary.weights_before, "after": summary.weights_after})
     return dg.Output(
         summary,

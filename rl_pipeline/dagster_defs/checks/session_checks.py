@@ -19,11 +19,8 @@ from rl_pipeline.store import results, sessions
 def verdict(store: StoreResource, session_id: str, name: str, problems: list[str]):
     """Passed, or failed: the session is failed with the problems (nothing half-written)."""
     if problems:
-        conn = store.connect()
-        try:
+        with store.connection() as conn:
             sessions.mark_failed(conn, session_id, f"check {name} failed: {'; '.join(problems)}")
-        finally:
-            conn.close()
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,
@@ -60,11 +57,8 @@ def trades_consistent(
     trade_results: stages.TradeOutcome,
     store: StoreResource,
 ) -> dg.AssetCheckResult:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         stored = results.read_trades(conn, context.partition_key)
-    finally:
-        conn.close()
     problems = checks.trade_problems(stored, trade_results.session.config)
     if len(stored) != len(trade_results.trades):
         problems.append(f"{len(stored)} trades stored, {len(trade_results.trades)} simulated")
@@ -83,11 +77,8 @@ def weights_valid(
     model_weights: stages.WeightOutcome,
     store: StoreResource,
 ) -> dg.AssetCheckResult:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         history = results.read_weight_history(conn, context.partition_key)
-    finally:
-        conn.close()
     rule = WeightRule.from_config(model_weights.session.config)
     problems = checks.weight_problems(
         model_weights.path.final, tuple(model_weights.path.active), rule, history
@@ -104,12 +95,9 @@ def weights_valid(
 def metrics_consistent(
     context: dg.AssetCheckExecutionContext, store: StoreResource
 ) -> dg.AssetCheckResult:
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         metrics = results.read_metrics(conn, context.partition_key)
         trades = results.read_trades(conn, context.partition_key)
-    finally:
-        conn.close()
     problems = checks.metric_problems(metrics, trades)
     if metrics.empty:
         problems.append("no performance_metrics rows")

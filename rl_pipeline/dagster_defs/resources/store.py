@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 
@@ -20,3 +22,12 @@ class StoreResource(dg.ConfigurableResource):
 
     def connect(self) -> sqlite3.Connection:
         return open_store(self.resolved_path())
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """A connection closed when the block ends."""
+        conn = self.connect()
+        try:
+            yield conn
+        finally:
+            conn.close()

@@ -32,14 +32,16 @@ def session_run(session_id: str) -> dg.RunRequest:
     )
 
 
-def start_new_session(store: StoreResource, requested_by: str) -> str:
-    conn = store.connect()
-    try:
+def new_session(store: StoreResource, requested_by: str, cursor: str) -> dg.SensorResult:
+    """Queue a session claimed by this sensor, its partition and its run."""
+    with store.connection() as conn:
         session_id = request_session(conn, SessionConfig(), requested_by)
         claim_request(conn, session_id, "sensor")
-    finally:
-        conn.close()
-    return session_id
+    return dg.SensorResult(
+        run_requests=[session_run(session_id)],
+        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
+        cursor=cursor,
+    )
 
 
 @dg.sensor(
@@ -48,15 +50,12 @@ def start_new_session(store: StoreResource, requested_by: str) -> str:
     description="Runs the sessions requested through the API or the CLI, each once.",
 )
 def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         claimed = [
             r.session_id
             for r in queued_requests(conn)
             if claim_request(conn, r.session_id, "sensor")
         ]
-    finally:
-        conn.close()
     if not claimed:
         return dg.SkipReason("no queued session request")
     return dg.SensorResult(
@@ -72,11 +71,8 @@ def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreReso
     "rejected file is moved to incoming/rejected/ with its error.",
 )
 def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         outcome = process_inbox(conn, OperationsConfig.from_env().incoming_path())
-    finally:
-        conn.close()
     for name, error in outcome.rejected.items():
         context.log.warning(f"rejected {name}: {error}")
     counts = json.loads(context.cursor) if context.cursor else {"imported": 0, "rejected": 0}
@@ -84,12 +80,7 @@ def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreReso
     counts["rejected"] += len(outcome.rejected)
     if not outcome.imported:
         return dg.SensorResult(skip_reason="no new market data imported", cursor=json.dumps(counts))
-    session_id = start_new_session(store, "sensor:new_market_data")
-    return dg.SensorResult(
-        run_requests=[session_run(session_id)],
-        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
-        cursor=json.dumps(counts),
-    )
+    return new_session(store, "sensor:new_market_data", json.dumps(counts))
 
 
 @dg.sensor(
@@ -100,11 +91,8 @@ def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreReso
 )
 def win_rate_degradation_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     operations = OperationsConfig.from_env()
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         reading = ensemble_win_rate(conn, operations.win_rate_window)
-    finally:
-        conn.close()
     if reading.latest_session_id is None or reading.latest_session_id == context.cursor:
         return dg.SkipReason("no newly completed session to judge")
     cursor = reading.latest_session_id
@@ -114,12 +102,7 @@ def win_rate_degradation_sensor(context: dg.SensorEvaluationContext, store: Stor
             f"{operations.win_rate_threshold:.2%}",
             cursor=cursor,
         )
-    session_id = start_new_session(store, "sensor:win_rate_degradation")
-    return dg.SensorResult(
-        run_requests=[session_run(session_id)],
-        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
-        cursor=cursor,
-    )
+    return new_session(store, "sensor:win_rate_degradation", cursor)
 
 
 @dg.run_failure_sensor(description="Marks the session of a failed run as failed, with the error.")
@@ -128,12 +111,9 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     if not session_id:
         return
     store = StoreResource()
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         message = context.failure_event.message or "the run failed"
         sessions.mark_failed(conn, session_id, f"run {context.dagster_run.run_id}: {message}")
-    finally:
-        conn.close()
 
 
 @dg.schedule(
@@ -145,8 +125,7 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
 def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: StoreResource):
     when = context.scheduled_execution_time
     session_id = f"nightly-{when.strftime('%Y%m%dT%H%M')}" if when else None
-    conn = store.connect()
-    try:
+    with store.connection() as conn:
         # A tick evaluated twice must not queue two sessions.
         exists = (
             session_id
@@ -159,8 +138,6 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
                 conn, SessionConfig(), "schedule:nightly", session_id or ""
             )
         claim_request(conn, session_id, "schedule")
-    finally:
-        conn.close()
     context.instance.add_dynamic_partitions(SESSION_PARTITIONS.name, [session_id])
     return session_run(session_id)
 
