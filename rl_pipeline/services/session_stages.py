@@ -33,6 +33,7 @@ from rl_pipeline.rl.weight_update import (
 )
 from rl_pipeline.services.session_report import build_report, empty_curve
 from rl_pipeline.services.session_rows import format_time, history_rows, metric_rows, trade_rows
+from rl_pipeline.services.versions import session_versions
 from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.bars import last_timestamp, list_symbols, read_bars
 from rl_pipeline.store.connection import transaction
@@ -393,6 +394,10 @@ def finish_session(
         insert_versions_in(conn, trained_versions(session_id, outcome.signals))
         if publish:
             ai_models.publish_weights_in(conn, weights.path.final)
+            insert_versions_in(
+                conn,
+                session_versions(session_id, outcome.signals, weights.path.final, measured.metrics),
+            )
         conn.execute(
             "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",

@@ -1,4 +1,4 @@
-"""Model versions: every trained artifact (and, later, every session and manual change)."""
+"""Model versions: every trained artifact, every completed session and every weight change."""
 
 from __future__ import annotations
 
@@ -63,3 +63,17 @@ def list_versions(conn: sqlite3.Connection, model_id: str | None = None) -> list
     return conn.execute(
         "SELECT * FROM model_versions WHERE model_id = ? ORDER BY version_number", (model_id,)
     ).fetchall()
+
+
+def latest_version(conn: sqlite3.Connection, model_id: str) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM model_versions WHERE model_id = ? ORDER BY version_number DESC LIMIT 1",
+        (model_id,),
+    ).fetchone()
+
+
+def get_version(conn: sqlite3.Connection, model_id: str, version_number: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT * FROM model_versions WHERE model_id = ? AND version_number = ?",
+        (model_id, version_number),
+    ).fetchone()

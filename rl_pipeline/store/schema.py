@@ -183,10 +183,21 @@ CREATE TABLE session_requests (
 CREATE INDEX idx_session_requests_status ON session_requests(status);
 """
 
+STORED_CONFIGURATIONS_DDL = """
+CREATE TABLE stored_configurations (
+    version INTEGER PRIMARY KEY,      -- 1, 2, ...: the highest is the active configuration
+    document TEXT NOT NULL,           -- the validated system configuration JSON (canonical form)
+    sha256 TEXT NOT NULL,             -- of ``document``
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    source TEXT NOT NULL              -- where it came from: a file path, 'stdin', 'api'
+);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (SPEC.md 6.2)", SPEC_DDL),
     (2, "market bars, session runs and session reports", PROJECT_TABLES_DDL),
     (3, "model versions and the LLM answer cache", MODEL_VERSIONS_DDL),
     (4, "session requests queued by the API, the CLI and sensors", SESSION_REQUESTS_DDL),
+    (5, "stored system configurations (config import)", STORED_CONFIGURATIONS_DDL),
 ]

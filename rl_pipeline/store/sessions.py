@@ -6,6 +6,7 @@ import os
 import sqlite3
 
 from rl_pipeline.store.connection import transaction
+from rl_pipeline.store.weight_changes import IS_REINFORCEMENT_SESSION_SQL
 
 # The rows a session owns besides its own; a failed session keeps none of them.
 SESSION_CHILD_TABLES = (
@@ -65,8 +66,10 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None
 
 
 def latest_session_id(conn: sqlite3.Connection) -> str | None:
+    """The latest reinforcement session (the rows that record manual weight changes are not)."""
     row = conn.execute(
-        "SELECT session_id FROM reinforcement_sessions ORDER BY start_time DESC, rowid DESC LIMIT 1"
+        f"SELECT session_id FROM reinforcement_sessions WHERE {IS_REINFORCEMENT_SESSION_SQL} "
+        "ORDER BY start_time DESC, rowid DESC LIMIT 1"
     ).fetchone()
     return None if row is None else row[0]
 
