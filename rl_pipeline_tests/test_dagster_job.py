@@ -189,6 +189,11 @@ def test_backtest_leaves_live_weights_and_weight_update_replays_it(
         (replay,),
     ).fetchone()[0]
     assert history > 0
+    versions = small_store.execute(
+        "SELECT model_id, weight FROM model_versions WHERE session_id = ? AND kind = 'session'",
+        (replay,),
+    ).fetchall()
+    assert dict(map(tuple, versions)) == live_after
 
 
 def test_bad_run_config_is_rejected_before_a_session_opens(

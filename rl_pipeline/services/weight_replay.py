@@ -28,6 +28,7 @@ from rl_pipeline.services.session_stages import (
 )
 from rl_pipeline.store import ai_models, results
 from rl_pipeline.store.connection import transaction
+from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 
 
 def source_session(conn: sqlite3.Connection, session_id: str) -> tuple[SessionConfig, list[str]]:
@@ -92,6 +93,15 @@ def replay_trades(
             (session_id, json.dumps(report)),
         )
         ai_models.publish_weights_in(conn, path.final)
+        insert_versions_in(
+            conn,
+            [
+                NewVersion(
+                    m, "session", session_id, w, {"replayed_from": source_id}, None, None, {}
+                )
+                for m, w in path.final.items()
+            ],
+        )
         conn.execute(
             "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",
