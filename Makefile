@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 
 DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
-.PHONY: setup run run-llm test ui lint format llama-server bench
+.PHONY: setup run run-llm test ui api lint format llama-server bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ run-llm: setup
 ## The llama.cpp server binary for the Mistral paths: built once per machine, cached outside the checkout.
 llama-server: setup
 	PYTHON=$(BIN)/python bash scripts/build_llama_server.sh
+
+## The HTTP API on http://127.0.0.1:8000 (OpenAPI docs at /docs)
+api: setup
+	$(BIN)/rl-pipeline api --host 127.0.0.1 --port 8000
 
 ## The whole test suite.
 test: setup

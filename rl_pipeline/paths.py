@@ -37,3 +37,10 @@ def dagster_home() -> Path:
     """The Dagster instance folder: ``DAGSTER_HOME`` or ``<data>/dagster``."""
     override = os.environ.get("DAGSTER_HOME")
     return Path(override).resolve() if override else data_dir() / "dagster"
+
+
+def models_dir() -> Path:
+    """Model files the API may hand to the Mistral server: ``RL_PIPELINE_MODELS_DIR`` or
+    ``<data>/models`` (resolved, symlinks included)."""
+    override = os.environ.get("RL_PIPELINE_MODELS_DIR")
+    return Path(override).resolve() if override else (data_dir() / "models").resolve()

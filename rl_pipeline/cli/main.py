@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
+from rl_pipeline.cli.analytics_commands import analytics, performance
+from rl_pipeline.cli.api_commands import api
+from rl_pipeline.cli.config_commands import config
 from rl_pipeline.cli.mistral_commands import mistral
+from rl_pipeline.cli.models_commands import models
+from rl_pipeline.cli.session_commands import session_start
+from rl_pipeline.cli.weights_commands import weights
 from rl_pipeline.market.validation import BarValidationError
 
 
@@ -82,3 +88,10 @@ def session_show(session_id: str | None) -> None:
 
 
 main.add_command(mistral)
+main.add_command(weights)
+main.add_command(models)
+main.add_command(config)
+session.add_command(session_start)
+models.add_command(performance)
+main.add_command(analytics)
+main.add_command(api)

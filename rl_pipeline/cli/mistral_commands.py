@@ -7,11 +7,29 @@ by the state file under ``data/run/``, so any later process can see and stop the
 from __future__ import annotations
 
 import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
 from rl_pipeline.mistral.errors import MistralServerError
-from rl_pipeline.mistral.manager import ServerStatus, default_manager
+from rl_pipeline.mistral.manager import ServerStatus
+from rl_pipeline.services.mistral_control import (
+    mistral_server_status,
+    start_mistral_server,
+    stop_mistral_server,
+)
+from rl_pipeline.store.connection import open_store
+
+
+@contextmanager
+def _store() -> Iterator[sqlite3.Connection]:
+    conn = open_store()
+    try:
+        yield conn
+    finally:
+        conn.close()
 
 
 def _emit(as_json: bool, payload: dict, text: str) -> None:
@@ -31,7 +49,8 @@ def mistral() -> None:
 def start(model_path: str | None, port: int | None, timeout: float | None, as_json: bool) -> None:
     """Start the server (or report the one already running) and wait until it is healthy."""
     try:
-        result = default_manager().start(model_path, port, timeout, shared=True)
+        with _store() as conn:
+            result = start_mistral_server(conn, model_path, port, timeout, models_folder=None)
     except MistralServerError as exc:
         raise click.ClickException(str(exc)) from exc
     verb = "already running" if result["already_running"] else "started"
@@ -48,7 +67,8 @@ def start(model_path: str | None, port: int | None, timeout: float | None, as_js
 def stop(as_json: bool) -> None:
     """Stop the server (SIGTERM, then SIGKILL after a grace period); not running is no error."""
     try:
-        result = default_manager().stop()
+        with _store() as conn:
+            result = stop_mistral_server(conn)
     except MistralServerError as exc:
         raise click.ClickException(str(exc)) from exc
     _emit(as_json, dict(result), result["message"])
@@ -58,7 +78,8 @@ def stop(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
     """Show whether the server is running, stopped or crashed, checked against the live process."""
-    current = default_manager().status()
+    with _store() as conn:
+        current = mistral_server_status(conn)
     _emit(as_json, dict(current), _describe(current))
 
 

@@ -11,10 +11,14 @@ GGUF_MAGIC = b"GGUF"
 
 def check_model_file(model_path: str | Path) -> Path:
     """Return the absolute path of a readable GGUF file, or raise ``ModelFileError``."""
-    path = Path(model_path).expanduser().resolve()
-    if not path.exists():
+    try:
+        path = Path(model_path).expanduser().resolve()
+        exists, is_file = path.exists(), path.is_file()
+    except (OSError, RuntimeError) as exc:  # a name too long, a symlink loop
+        raise ModelFileError(f"model path is unusable: {str(model_path)[:200]!r} ({exc})") from exc
+    if not exists:
         raise ModelFileError(f"model file not found: {path}")
-    if not path.is_file():
+    if not is_file:
         raise ModelFileError(f"model path is not a regular file: {path}")
     try:
         with path.open("rb") as handle:

@@ -1,0 +1,37 @@
+"""``/api/analytics/trades``: DuckDB trade analysis over the store, with filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from rl_pipeline.analytics.trades import trade_analysis
+from rl_pipeline.api.store import db_path
+
+router = APIRouter(prefix="/api/analytics", tags=["analytics"])
+ModelId = Literal["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
+
+
+@router.get("/trades")
+def trades(
+    request: Request,
+    session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    model_id: ModelId | None = None,
+    symbol: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    start: Annotated[dt.datetime | None, Query(description="entry_time >= start (UTC)")] = None,
+    end: Annotated[dt.datetime | None, Query(description="entry_time < end (UTC)")] = None,
+    top_n: Annotated[int, Query(ge=0, le=100, description="best and worst trades")] = 5,
+) -> dict[str, Any]:
+    """Trades by model, symbol, direction and hour of day (trades, win rate, total and average
+    PnL), the PnL distribution (quantiles, histogram) and the best and worst trades."""
+    return trade_analysis(
+        db_path(request),
+        session_id=session_id,
+        model_id=model_id,
+        symbol=symbol,
+        start=start,
+        end=end,
+        top_n=top_n,
+    )

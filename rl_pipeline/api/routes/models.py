@@ -1,0 +1,46 @@
+"""``/api/models``: the live weights (read and set) and per-model performance."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Security
+
+from rl_pipeline.analytics.performance import model_performance
+from rl_pipeline.api.schemas import WeightsBody, WeightsResponse
+from rl_pipeline.api.security import bearer_scheme
+from rl_pipeline.api.store import db_path, store
+from rl_pipeline.services.weights import get_weights, set_weights
+
+router = APIRouter(prefix="/api/models", tags=["models"])
+
+
+@router.get("/weights", response_model=WeightsResponse)
+def read_weights(request: Request) -> dict[str, Any]:
+    """The live weight of each model and when any of them last changed."""
+    with store(request) as conn:
+        return get_weights(conn).as_api()
+
+
+@router.put(
+    "/weights",
+    response_model=WeightsResponse,
+    dependencies=[Security(bearer_scheme)],
+    responses={422: {"description": "rejected weights (nothing changed)"}},
+)
+def write_weights(body: WeightsBody, request: Request) -> dict[str, Any]:
+    """Set all four weights at once: each in [0, 1], inactive models 0, active ones summing
+    to 1. Logged in the weight history and as a new model version."""
+    with store(request) as conn:
+        return set_weights(conn, body.model_dump(), normalise=False).as_api()
+
+
+@router.get("/performance")
+def performance(
+    request: Request,
+    session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+) -> dict[str, Any]:
+    """Per-model metrics of one session (default: the latest completed one), with each model's
+    live weight and its figures over all completed sessions."""
+    rows = model_performance(db_path(request), session_id)
+    return {"session_id": rows[0]["session_id"] if rows else session_id, "models": rows}

@@ -1,0 +1,36 @@
+"""``/api/reinforcement``: start a session (a Dagster run, returns at once) and read its status."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Security
+
+from rl_pipeline.api.schemas import StartSessionRequest, StartSessionResponse
+from rl_pipeline.api.security import bearer_scheme
+from rl_pipeline.api.store import store
+from rl_pipeline.services.session_launch import launch_session
+from rl_pipeline.services.session_status import session_status
+
+router = APIRouter(prefix="/api/reinforcement", tags=["reinforcement"])
+SessionId = Annotated[str | None, Query(min_length=1, max_length=200)]
+
+
+@router.post("/start", response_model=StartSessionResponse, dependencies=[Security(bearer_scheme)])
+def start(body: StartSessionRequest, request: Request) -> StartSessionResponse:
+    """Queue a reinforcement session and launch it as a Dagster run; returns at once."""
+    with store(request) as conn:
+        launched = launch_session(conn, body.model_dump(exclude_none=True), "api")
+    return StartSessionResponse(
+        status=True,
+        session_id=launched.session_id,
+        estimated_duration=launched.estimated_duration,
+    )
+
+
+@router.get("/status")
+def status(request: Request, session_id: SessionId = None) -> dict[str, Any]:
+    """One session (default: the latest): status (queued, running, completed, failed, stopped),
+    stage, error, times and a per-model summary. 404 for an unknown session."""
+    with store(request) as conn:
+        return session_status(conn, session_id)

@@ -1,0 +1,40 @@
+"""``rl-pipeline api``: serve the HTTP API with uvicorn (OpenAPI docs at /docs)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+import click
+
+from rl_pipeline.api.settings import TOKEN_ENV
+from rl_pipeline.cli.cli_logging import start_logging
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command("api")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+def api(host: str, port: int) -> None:
+    """Serve the HTTP API (docs at http://HOST:PORT/docs). Binding anything but a loopback
+    address needs RL_PIPELINE_API_TOKEN, so that nobody else can change the system."""
+    if not _is_loopback(host) and not os.environ.get(TOKEN_ENV):
+        raise click.ClickException(
+            f"refusing to serve on {host} without {TOKEN_ENV}: set a token (clients send "
+            "'Authorization: Bearer <token>') or bind 127.0.0.1"
+        )
+    import uvicorn
+
+    from rl_pipeline.api.app import create_app
+
+    start_logging("api", console=True)
+    # log_config=None: uvicorn's records go to our handlers (rotating file and stderr).
+    uvicorn.run(create_app(), host=host, port=port, log_config=None)

@@ -1,0 +1,57 @@
+"""Use case: start a session from the API or the CLI with a few fields overridden, and say how
+long it will probably take."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import statistics
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rl_pipeline.config import SessionConfig
+from rl_pipeline.services.config_store import active_session_config
+from rl_pipeline.services.session_requests import start_session
+
+RECENT_SESSIONS = 20  # the estimate follows the machine and data of late, not of months ago
+
+
+@dataclass(frozen=True)
+class LaunchedSession:
+    session_id: str
+    estimated_duration: int  # whole minutes
+    config: SessionConfig
+
+
+def session_config_with(conn: sqlite3.Connection, overrides: Mapping[str, Any]) -> SessionConfig:
+    """The active configuration with ``overrides`` (top-level SessionConfig fields) applied and
+    the whole validated again; raises ``pydantic.ValidationError``."""
+    base = active_session_config(conn).model_dump()
+    return SessionConfig.model_validate({**base, **overrides})
+
+
+def estimate_duration_minutes(conn: sqlite3.Connection) -> int:
+    """Median wall time of the recent completed sessions, rounded up to whole minutes (at
+    least 1; 1 when no session has completed yet)."""
+    rows = conn.execute(
+        "SELECT (julianday(end_time) - julianday(start_time)) * 86400.0 FROM "
+        "reinforcement_sessions WHERE status = 'completed' AND end_time IS NOT NULL "
+        "ORDER BY start_time DESC, rowid DESC LIMIT ?",
+        (RECENT_SESSIONS,),
+    ).fetchall()
+    seconds = [max(float(r[0]), 0.0) for r in rows if r[0] is not None]
+    if not seconds:
+        return 1
+    return max(1, math.ceil(statistics.median(seconds) / 60))
+
+
+def launch_session(
+    conn: sqlite3.Connection, overrides: Mapping[str, Any], requested_by: str
+) -> LaunchedSession:
+    """Validate the configuration, then queue the session and launch it as a Dagster run
+    (returns at once). Nothing is stored when the configuration is invalid."""
+    config = session_config_with(conn, overrides)
+    estimate = estimate_duration_minutes(conn)
+    session_id = start_session(conn, config, requested_by)
+    return LaunchedSession(session_id, estimate, config)

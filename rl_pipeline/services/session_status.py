@@ -1,0 +1,88 @@
+"""Use case: the status of one session (or the latest), including one that was requested but
+whose Dagster run has not opened it yet ('queued')."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from rl_pipeline.services.session_queries import SessionView, get_session_view
+from rl_pipeline.services.session_requests import get_request
+
+
+def _latest_pending(conn: sqlite3.Connection) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT r.session_id, r.requested_at FROM session_requests r WHERE NOT EXISTS "
+        "(SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id) "
+        "ORDER BY r.requested_at DESC, r.rowid DESC LIMIT 1"
+    ).fetchone()
+
+
+def _latest_start(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute("SELECT MAX(start_time) FROM reinforcement_sessions").fetchone()
+    return row[0]
+
+
+def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> dict[str, Any]:
+    """Status, stage, error, times and a per-model summary. Raises ``LookupError`` for an
+    unknown session (or when nothing was ever requested)."""
+    if session_id is None:
+        pending = _latest_pending(conn)
+        started = _latest_start(conn)
+        if pending is not None and (started is None or pending["requested_at"] >= started):
+            session_id = pending["session_id"]
+    if session_id is not None:
+        request = get_request(conn, session_id)
+        exists = conn.execute(
+            "SELECT 1 FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        if request is not None and exists is None:
+            return {
+                "session_id": session_id,
+                "status": "queued",
+                "stage": f"request {request.status}",
+                "error": None,
+                "requested_by": request.requested_by,
+                "requested_at": request.requested_at,
+                "start_time": None,
+                "end_time": None,
+                "models": [],
+                "history_rows": 0,
+            }
+    view = get_session_view(conn, session_id)
+    request = get_request(conn, view.session_id)
+    return {
+        "session_id": view.session_id,
+        "status": view.status,
+        "stage": view.stage,
+        "error": view.error,
+        "requested_by": request.requested_by if request else None,
+        "requested_at": request.requested_at if request else None,
+        "start_time": view.start_time,
+        "end_time": view.end_time,
+        "models": model_summary(view),
+        "history_rows": view.history_rows,
+    }
+
+
+def model_summary(view: SessionView) -> list[dict[str, Any]]:
+    """Per model: trades so far, and once the session has its report, whether it was active,
+    its win rate and PnL and its weight before and after."""
+    if not view.report:
+        return [{"model_id": m, "trades": int(n)} for m, n in sorted(view.trades_by_model.items())]
+    r = view.report
+    return [
+        {
+            "model_id": model_id,
+            "active": model_id in r["active_models"],
+            "inactive_reason": r["inactive_models"].get(model_id),
+            "trades": m["total_trades"],
+            "win_rate": m["win_rate"],
+            "total_pnl": m["total_pnl"],
+            "sharpe_ratio": m.get("sharpe_ratio"),
+            "max_drawdown": m.get("max_drawdown"),
+            "weight_before": r["weights_before"].get(model_id),
+            "weight_after": r["weights_after"].get(model_id),
+        }
+        for model_id, m in r["metrics"].items()
+    ]

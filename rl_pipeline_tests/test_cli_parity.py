@@ -1,0 +1,76 @@
+"""The CLI commands added with the API call the same service functions and print the same
+numbers: ``session start``, ``analytics trades`` and ``models performance``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from rl_pipeline.analytics.performance import model_performance
+from rl_pipeline.analytics.trades import trade_analysis
+from rl_pipeline_tests.conftest import VENV_BIN
+from rl_pipeline_tests.support.analytics_store import dump, make_session_store
+
+
+@pytest.fixture
+def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    db, _ = make_session_store(tmp_path, periods=(5,))
+    monkeypatch.setenv("RL_PIPELINE_DATA_DIR", str(db.parent))
+    monkeypatch.setenv("RL_PIPELINE_DB", str(db))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
+    return db
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(VENV_BIN / "rl-pipeline"), *args],
+        env=os.environ.copy(),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_analytics_trades_and_models_performance(store: Path) -> None:
+    done = cli("analytics", "trades", "--model-id", "lgbm_ai", "--start", "2025-01-01", "--json")
+    assert done.returncode == 0, done.stderr
+    expected = trade_analysis(store, model_id="lgbm_ai", start="2025-01-01")
+    assert json.loads(done.stdout) == json.loads(json.dumps(expected))
+    table = cli("analytics", "trades", "--symbol", "AAA")
+    assert table.returncode == 0, table.stderr
+    summary = trade_analysis(store, symbol="AAA")["summary"]
+    assert table.stdout.startswith(f"{summary['trades']} trades in 1 session(s) (symbol=AAA)")
+    assert "best trades:" in table.stdout and "hour (UTC)" in table.stdout
+
+    perf = cli("models", "performance", "--json")
+    assert perf.returncode == 0, perf.stderr
+    assert json.loads(perf.stdout) == json.loads(json.dumps(model_performance(store)))
+    text = cli("models", "performance")
+    assert text.returncode == 0 and "trading_ai" in text.stdout and "lgbm_ai" in text.stdout
+
+    unknown = cli("analytics", "trades", "--session-id", "nope")
+    assert unknown.returncode == 1 and "session 'nope' does not exist" in unknown.stderr
+    backwards = cli("analytics", "trades", "--start", "2025-02-01", "--end", "2025-01-01")
+    assert backwards.returncode == 1 and "end must be after start" in backwards.stderr
+
+
+def test_session_start_waits_for_the_dagster_run(store: Path) -> None:
+    before = dump(store)
+    bad = cli("session", "start", "--test-period-days", "5", "--learning-rate", "0")
+    assert bad.returncode == 1 and "rejected, nothing started: learning_rate" in bad.stderr
+    assert dump(store) == before
+
+    done = cli("session", "start", "--test-period-days", "5", "--reward-multiplier", "2", "--wait")
+    assert done.returncode == 0, done.stdout + done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("session ") and ": completed" in first
+    assert "weight history rows" in done.stdout
+    session_id = first.split()[1].rstrip(":")
+    shown = cli("session", "show", session_id)
+    assert shown.returncode == 0 and shown.stdout.splitlines()[0] == first
+    assert (store.parent / "logs" / "cli.log").read_text().count(session_id) == 1
