@@ -65,7 +65,14 @@ def start_mistral_server(
         raise ModelNotConfiguredError(
             f"no model file given and none configured (mistral.model_path); {where}"
         )
-    model = confined_model_path(chosen, models_folder) if models_folder else Path(chosen)
+    if models_folder is None:
+        model = Path(chosen)
+    else:
+        model = confined_model_path(chosen, models_folder)
+        # A remote caller must not choose the program to run: a configuration import could
+        # set mistral.server_binary, so the API takes the binary only from the operator's
+        # environment ($RL_PIPELINE_LLAMA_SERVER), the cached build or PATH.
+        config = config.model_copy(update={"server_binary": None})
     return default_manager(config).start(model, port, timeout, shared=True)
 
 
