@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
 
 import click
 
 from rl_pipeline.api.settings import TOKEN_ENV
 from rl_pipeline.cli.cli_logging import start_logging
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+from rl_pipeline.mistral.transport import is_loopback_host
 
 
 @click.command("api")
@@ -26,7 +17,7 @@ def _is_loopback(host: str) -> bool:
 def api(host: str, port: int) -> None:
     """Serve the HTTP API (docs at http://HOST:PORT/docs). Binding anything but a loopback
     address needs RL_PIPELINE_API_TOKEN, so that nobody else can change the system."""
-    if not _is_loopback(host) and not os.environ.get(TOKEN_ENV):
+    if not is_loopback_host(host) and not os.environ.get(TOKEN_ENV):
         raise click.ClickException(
             f"refusing to serve on {host} without {TOKEN_ENV}: set a token (clients send "
             "'Authorization: Bearer <token>') or bind 127.0.0.1"

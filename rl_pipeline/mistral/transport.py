@@ -21,14 +21,18 @@ def base_url(host: str, port: int) -> str:
     return f"http://{host}:{port}"
 
 
-def _is_local(url: str) -> bool:
-    host = urllib.parse.urlsplit(url).hostname or ""
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
     if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _is_local(url: str) -> bool:
+    return is_loopback_host(urllib.parse.urlsplit(url).hostname or "")
 
 
 def urlopen(request: urllib.request.Request | str, timeout: float) -> http.client.HTTPResponse:
