@@ -19,6 +19,7 @@ from pathlib import Path
 from rl_pipeline import paths
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.store.connection import transaction
+from rl_pipeline.store.sessions import pid_alive
 
 JOB_NAME = "reinforcement_session_job"
 
@@ -123,5 +124,23 @@ def start_session(conn: sqlite3.Connection, config: SessionConfig, requested_by:
     """Queue a session and launch it now; returns the session id without waiting."""
     session_id = request_session(conn, config, requested_by)
     if claim_request(conn, session_id, "process"):
-        launch_detached(session_id)
+        pid = launch_detached(session_id)
+        with transaction(conn):
+            conn.execute(
+                "UPDATE session_requests SET launcher_pid = ? WHERE session_id = ?",
+                (pid, session_id),
+            )
     return session_id
+
+
+def launcher_died(conn: sqlite3.Connection, session_id: str) -> int | None:
+    """The pid of the launcher of a launched request that ended before opening its session
+    (its run never started), else None."""
+    row = conn.execute(
+        "SELECT launcher_pid FROM session_requests r WHERE session_id = ? AND status = 'launched' "
+        "AND NOT EXISTS (SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id)",
+        (session_id,),
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return None if pid_alive(row[0]) else row[0]

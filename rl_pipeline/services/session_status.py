@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from rl_pipeline.services.session_queries import SessionView, get_session_view
-from rl_pipeline.services.session_requests import get_request
+from rl_pipeline.services.session_requests import get_request, launcher_died
 
 
 def _latest_pending(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -37,11 +37,17 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
             "SELECT 1 FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
         ).fetchone()
         if request is not None and exists is None:
+            dead = launcher_died(conn, session_id)
             return {
                 "session_id": session_id,
-                "status": "queued",
+                "status": "failed" if dead else "queued",
                 "stage": f"request {request.status}",
-                "error": None,
+                "error": (
+                    f"the launcher (pid {dead}) ended before the session opened; see "
+                    f"data/logs/session-{session_id}.log"
+                    if dead
+                    else None
+                ),
                 "requested_by": request.requested_by,
                 "requested_at": request.requested_at,
                 "start_time": None,

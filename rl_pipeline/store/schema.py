@@ -200,4 +200,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     (3, "model versions and the LLM answer cache", MODEL_VERSIONS_DDL),
     (4, "session requests queued by the API, the CLI and sensors", SESSION_REQUESTS_DDL),
     (5, "stored system configurations (config import)", STORED_CONFIGURATIONS_DDL),
+    (
+        6,
+        "the pid of the process that launches a requested session",
+        "ALTER TABLE session_requests ADD COLUMN launcher_pid INTEGER;",
+    ),
 ]
