@@ -87,6 +87,13 @@ def bench_default_session() -> dict:
         subprocess.run(
             [str(bin_dir / "rl-pipeline"), "init"], env=env, check=True, capture_output=True
         )
+        session = subprocess.run(
+            [str(bin_dir / "rl-pipeline"), "session", "new"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
         start = time.perf_counter()
         subprocess.run(
             [
@@ -97,6 +104,10 @@ def bench_default_session() -> dict:
                 "rl_pipeline",
                 "-j",
                 "reinforcement_session_job",
+                "-c",
+                str(ROOT / "run_config" / "default_session.yaml"),
+                "--tags",
+                json.dumps({"dagster/partition": session}),
             ],
             env=env,
             check=True,

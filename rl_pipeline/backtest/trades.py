@@ -142,25 +142,25 @@ def equity_curve(
     held = np.flatnonzero(in_trade)
     k = in_trade[held] - 1
     unrealised = np.zeros(n)
-    fee_rate = costs.fee_bps / 1e4
-    unrealised[held] = (
-        float(trade_size) * trades.direction[k] * (close[held] / trades.entry_fill[k] - 1.0)
-        - fee_rate * trade_size
-    )
+    fee = costs.fee_bps / 1e4 * trade_size
+    notional = float(trade_size) * trades.direction
+    unrealised[held] = notional[k] * (close[held] / trades.entry_fill[k] - 1.0) - fee
     # A trade closed at the period's last close is realised on that bar, not marked.
     unrealised[trades.exit_index[trades.end_of_period]] = 0.0
     realised = np.bincount(trades.exit_index, trades.pnl, minlength=n)
     cum = np.cumsum(realised)
+    if symbol_codes[0] == symbol_codes[-1]:
+        # One symbol: its bars are the timeline (strictly increasing times).
+        return EquityCurve(
+            ts=ts, equity=starting_capital + (cum + unrealised), starting_capital=starting_capital
+        )
     group_start = np.maximum.accumulate(np.where(first, np.arange(n), 0))
     before_group = np.where(group_start > 0, cum[group_start - 1], 0.0)
     contribution = cum - before_group + unrealised
     delta = np.diff(contribution, prepend=0.0)
     delta[first] = contribution[first]
-    if symbol_codes[0] == symbol_codes[-1]:
-        running, ts_sorted = np.cumsum(delta), ts  # one symbol: already on one timeline
-    else:
-        order = np.argsort(ts, kind="stable")
-        running, ts_sorted = np.cumsum(delta[order]), ts[order]
+    order = np.argsort(ts, kind="stable")
+    running, ts_sorted = np.cumsum(delta[order]), ts[order]
     last_of_time = np.ones(n, dtype=bool)
     last_of_time[:-1] = ts_sorted[1:] != ts_sorted[:-1]
     return EquityCurve(
