@@ -68,3 +68,4 @@ format: setup
 bench: setup
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/bench_models.py
+	$(BIN)/python bench/bench_weights.py

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rl_pipeline.rl.weight_update import (
     ClosedTrade,
@@ -96,3 +99,45 @@ def test_inactive_models_hold_zero_and_new_ones_start_at_min_weight() -> None:
 def test_single_active_model_gets_everything() -> None:
     assert project([0.25], 0.05, 0.9) == [1.0]
     assert session_start_weights({"a": 0.25, "b": 0.4}, ["a"], WeightRule()) == {"a": 1.0, "b": 0.0}
+
+
+def sequential_reference(start, trades, rule):
+    """DESIGN.md's rule applied one trade at a time: multiply, then project."""
+    active = [m for m, w in start.items() if w > 0]
+    weights = [start[m] for m in active]
+    for t in trades:
+        if t.pnl == 0 or t.model_id not in active:
+            continue
+        g = rule.step_size(t.pnl_percent)
+        raw = list(weights)
+        i = active.index(t.model_id)
+        if t.pnl > 0:
+            raw[i] *= 1 + rule.learning_rate * rule.reward_multiplier * g
+        else:
+            raw[i] *= 1 - rule.learning_rate * rule.punishment_multiplier * g
+        weights = project(raw, rule.min_weight, rule.max_weight)
+    return dict(zip(active, weights, strict=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    outcomes=st.lists(
+        st.tuples(st.sampled_from("abcd"), st.floats(-50, 50, allow_nan=False)), max_size=300
+    ),
+    learning_rate=st.sampled_from([0.01, 0.1, 0.4]),
+    bounds=st.sampled_from([(0.0, 1.0), (0.05, 0.9), (0.2, 0.35)]),
+    mode=st.sampled_from(["binary", "pnl_scaled"]),
+)
+def test_vectorised_rule_equals_the_sequential_rule(outcomes, learning_rate, bounds, mode):
+    rule = WeightRule(
+        learning_rate=learning_rate, min_weight=bounds[0], max_weight=bounds[1], mode=mode
+    )
+    start = session_start_weights({"a": 0.3, "b": 0.3, "c": 0.4, "d": 0.0}, "abc", rule)
+    trades = [trade(i, m, pnl, pnl_percent=pnl / 10) for i, (m, pnl) in enumerate(outcomes)]
+    path = apply_trades(start, trades, rule)
+    expected = sequential_reference(start, trades, rule)
+    assert {m: path.final[m] for m in expected} == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    lo, hi = min(bounds[0], 1 / 3), max(bounds[1], 1 / 3)
+    vectors = np.asarray(path.vectors)
+    assert np.all(vectors >= lo - 1e-12) and np.all(vectors <= hi + 1e-12)
+    np.testing.assert_allclose(vectors.sum(axis=1), 1.0, atol=1e-12)

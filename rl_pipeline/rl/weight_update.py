@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rl_pipeline.config import SessionConfig
 
 
@@ -70,15 +72,34 @@ class WeightChange:
 @dataclass
 class WeightPath:
     """The weights through a session: after update k the active weights are
-    ``vectors[k]`` (``vectors[0]`` = the start), effective from ``update_times[k - 1]``."""
+    ``vectors[k]`` (``vectors[0]`` = the start), effective from ``update_times[k - 1]``;
+    ``applied[k - 1]`` is the trade of update k."""
 
     initial: dict[str, float]
     final: dict[str, float]
     active: list[str] = field(default_factory=list)
-    changes: list[WeightChange] = field(default_factory=list)
     updates: int = 0
     update_times: list[str] = field(default_factory=list)
-    vectors: list[list[float]] = field(default_factory=list)
+    vectors: list[list[float]] | np.ndarray = field(default_factory=list)
+    applied: list[ClosedTrade] = field(default_factory=list)
+
+    @property
+    def changes(self) -> list[WeightChange]:
+        """Every change of one model's weight, in update order (built on demand: the rule itself
+        only keeps the vectors)."""
+        out = []
+        vectors = np.asarray(self.vectors, dtype=np.float64)
+        for k, trade in enumerate(self.applied, start=1):
+            traded = self.active.index(trade.model_id)
+            reason = "reward" if trade.pnl > 0 else "punishment"
+            before, after = vectors[k - 1], vectors[k]
+            for j, model_id in enumerate(self.active):
+                if after[j] != before[j]:
+                    why = reason if j == traded else f"rebalance after {trade.model_id} {reason}"
+                    out.append(
+                        WeightChange(k, model_id, float(before[j]), float(after[j]), why, trade)
+                    )
+        return out
 
 
 def project(raw: Sequence[float], min_weight: float, max_weight: float) -> list[float]:
@@ -127,35 +148,82 @@ def session_start_weights(
     return weights
 
 
+def effective_bounds(n: int, rule: WeightRule) -> tuple[float, float]:
+    return min(rule.min_weight, 1.0 / n), max(rule.max_weight, 1.0 / n)
+
+
+def factors(rule: WeightRule, pnl: np.ndarray, pnl_percent: np.ndarray) -> np.ndarray:
+    """The multiplier of each (non-zero pnl) trade's model weight."""
+    if rule.mode == "binary":
+        g = np.ones(len(pnl))
+    else:
+        g = np.minimum(np.abs(pnl_percent) / rule.scale_pct, rule.g_max)
+    return np.where(
+        pnl > 0,
+        1.0 + rule.learning_rate * rule.reward_multiplier * g,
+        1.0 - rule.learning_rate * rule.punishment_multiplier * g,
+    )
+
+
+def weight_vectors(
+    start: np.ndarray, model_index: np.ndarray, factor: np.ndarray, lo: float, hi: float
+) -> np.ndarray:
+    """(updates + 1) x models: the weight vector after each update.
+
+    Multiplying one weight and renormalising commutes, so while no bound binds a whole run of
+    updates is one cumulative product per model (vectorised); the update that would leave
+    [lo, hi] is projected on its own, then the next run starts. Runs grow while they succeed.
+    """
+    n_updates, n = len(factor), len(start)
+    vectors = np.empty((n_updates + 1, n))
+    vectors[0] = start
+    k, run = 0, 64
+    while k < n_updates:
+        size = min(run, n_updates - k)
+        logs = np.zeros((size, n))
+        logs[np.arange(size), model_index[k : k + size]] = np.log(factor[k : k + size])
+        trial = vectors[k] * np.exp(np.cumsum(logs, axis=0))
+        trial /= trial.sum(axis=1, keepdims=True)
+        inside = ((trial >= lo) & (trial <= hi)).all(axis=1)
+        good = size if inside.all() else int(np.argmin(inside))
+        vectors[k + 1 : k + 1 + good] = trial[:good]
+        k += good
+        if good < size:
+            raw = vectors[k].copy()
+            raw[model_index[k]] *= factor[k]
+            vectors[k + 1] = project(raw.tolist(), lo, hi)
+            k += 1
+            run = max(8, run // 4)
+        else:
+            run = min(run * 2, 8192)
+    return vectors
+
+
 def apply_trades(
     start: dict[str, float], trades: Iterable[ClosedTrade], rule: WeightRule
 ) -> WeightPath:
     """Run the rule over trades already sorted by (exit_time, entry_time, trade_id)."""
     active = [m for m, w in start.items() if w > 0]
     index = {m: i for i, m in enumerate(active)}
-    weights = [start[m] for m in active]
-    path = WeightPath(initial=dict(start), final=dict(start), active=active, vectors=[weights])
-    for trade in trades:
-        if trade.pnl == 0.0 or trade.model_id not in index:
-            continue
-        g = rule.step_size(trade.pnl_percent)
-        i = index[trade.model_id]
-        raw = list(weights)
-        if trade.pnl > 0:
-            raw[i] *= 1.0 + rule.learning_rate * rule.reward_multiplier * g
-            reason = "reward"
-        else:
-            raw[i] *= 1.0 - rule.learning_rate * rule.punishment_multiplier * g
-            reason = "punishment"
-        new = project(raw, rule.min_weight, rule.max_weight)
-        path.updates += 1
-        for m, j in index.items():
-            if new[j] != weights[j]:
-                why = reason if j == i else f"rebalance after {trade.model_id} {reason}"
-                path.changes.append(WeightChange(path.updates, m, weights[j], new[j], why, trade))
-        weights = new
-        path.update_times.append(trade.exit_time)
-        path.vectors.append(new)
+    applied = [t for t in trades if t.pnl != 0.0 and t.model_id in index]
+    path = WeightPath(initial=dict(start), final=dict(start), active=active, applied=applied)
+    path.update_times = [t.exit_time for t in applied]
+    path.updates = len(applied)
+    if not active:
+        path.vectors = np.zeros((1, 0))
+        return path
+    lo, hi = effective_bounds(len(active), rule)
+    path.vectors = weight_vectors(
+        np.array([start[m] for m in active], dtype=np.float64),
+        np.array([index[t.model_id] for t in applied], dtype=np.int64),
+        factors(
+            rule,
+            np.array([t.pnl for t in applied], dtype=np.float64),
+            np.array([t.pnl_percent for t in applied], dtype=np.float64),
+        ),
+        lo,
+        hi,
+    )
     path.final = {m: 0.0 for m in start}
-    path.final.update(dict(zip(active, weights, strict=True)))
+    path.final.update({m: float(w) for m, w in zip(active, path.vectors[-1], strict=True)})
     return path
