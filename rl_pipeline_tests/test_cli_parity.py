@@ -73,4 +73,6 @@ def test_session_start_waits_for_the_dagster_run(store: Path) -> None:
     session_id = first.split()[1].rstrip(":")
     shown = cli("session", "show", session_id)
     assert shown.returncode == 0 and shown.stdout.splitlines()[0] == first
-    assert (store.parent / "logs" / "cli.log").read_text().count(session_id) == 1
+    log = (store.parent / "logs" / "cli.log").read_text().splitlines()
+    assert any(line.endswith(f"rl-pipeline session show {session_id}") for line in log)
+    assert len([line for line in log if session_id in line and "session show" not in line]) == 1

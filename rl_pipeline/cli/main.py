@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+
 import click
 
 from rl_pipeline.cli.analytics_commands import analytics, performance
 from rl_pipeline.cli.api_commands import api
+from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.cli.config_commands import config
 from rl_pipeline.cli.mistral_commands import mistral
 from rl_pipeline.cli.models_commands import models
@@ -15,8 +19,12 @@ from rl_pipeline.market.validation import BarValidationError
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """rl_pipeline: adaptive ensemble of trading models learned by reinforcement."""
+    if ctx.invoked_subcommand != "api":  # the API server logs to its own file
+        start_logging("cli")
+        logging.getLogger("rl_pipeline.cli").info("rl-pipeline %s", " ".join(sys.argv[1:]))
 
 
 @main.command()
