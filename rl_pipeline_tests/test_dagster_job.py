@@ -205,3 +205,32 @@ def test_bad_run_config_is_rejected_before_a_session_opens(
     assert done.returncode != 0
     assert "test_period_days" in done.stderr + done.stdout
     assert small_store.execute("SELECT COUNT(*) FROM reinforcement_sessions").fetchone()[0] == 0
+
+
+def test_parallel_job_computes_symbols_in_separate_steps_with_the_same_results(
+    small_store: sqlite3.Connection, dagster_home: Path
+) -> None:
+    done, in_process = execute()
+    assert done.returncode == 0, done.stderr[-3000:]
+    done, parallel = execute(job="reinforcement_session_parallel_job")
+    assert done.returncode == 0, done.stderr[-3000:]
+    columns = "symbol, entry_time, exit_time, direction, pnl, confidence, ai_model_id"
+    query = f"SELECT {columns} FROM trade_results WHERE session_id = ? ORDER BY trade_id"
+    assert (
+        small_store.execute(query, (in_process,)).fetchall()
+        == small_store.execute(query, (parallel,)).fetchall()
+    )
+    run_id = small_store.execute(
+        "SELECT dagster_run_id FROM session_runs WHERE session_id = ?", (parallel,)
+    ).fetchone()[0]
+    instance = dg.DagsterInstance.get()
+    steps = {
+        e.step_key for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS)
+    }
+    assert {"features.features_of_symbol[s0]", "features.features_of_symbol[s1]"} <= steps
+    processes = {
+        e.dagster_event.pid
+        for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_START)
+        if e.step_key.startswith("features.features_of_symbol")
+    }
+    assert len(processes) == 2  # one process per symbol step

@@ -36,6 +36,17 @@ reinforcement_session_job = dg.define_asset_job(
     "metrics -> checked weights made live. Partition = session id.",
 )
 
+reinforcement_session_parallel_job = dg.define_asset_job(
+    "reinforcement_session_parallel_job",
+    selection=dg.AssetSelection.assets(*SESSION_ASSETS),
+    partitions_def=SESSION_PARTITIONS,
+    executor_def=dg.multiprocess_executor,
+    hooks={fail_session_on_step_failure},
+    description="The same session with one process per step, the per-symbol feature steps in "
+    "parallel: for many symbols and long histories on several cores (each step costs a process "
+    "start, so the small default session is faster in-process).",
+)
+
 backtest_job = dg.define_asset_job(
     BACKTEST_JOB,
     selection=dg.AssetSelection.assets(*SESSION_ASSETS),
@@ -79,4 +90,9 @@ def weight_update_job() -> None:
     replay_session_trades()
 
 
-JOBS = [reinforcement_session_job, backtest_job, weight_update_job]
+JOBS = [
+    reinforcement_session_job,
+    reinforcement_session_parallel_job,
+    backtest_job,
+    weight_update_job,
+]

@@ -52,12 +52,42 @@ def market_bars(
     )
 
 
-@session_asset("Technical features, each from bars at or before its own.")
-def features(market_bars: stages.MarketWindow, store: StoreResource) -> dg.Output[pd.DataFrame]:
+@dg.op(out=dg.DynamicOut(), description="One part per symbol: features never mix symbols.")
+def split_by_symbol(market_bars: stages.MarketWindow):
+    for index, (symbol, bars) in enumerate(stages.symbol_parts(market_bars)):
+        yield dg.DynamicOutput(bars, mapping_key=f"s{index}", metadata={"symbol": symbol})
+
+
+@dg.op(description="Technical features of one symbol's bars.")
+def features_of_symbol(bars: pd.DataFrame) -> pd.DataFrame:
+    return stages.symbol_features(bars)
+
+
+@dg.op(description="The symbols' features back in one frame, in the bars' order.")
+def combine_symbol_features(
+    context: dg.OpExecutionContext,
+    market_bars: stages.MarketWindow,
+    parts: list[pd.DataFrame],
+    store: StoreResource,
+) -> pd.DataFrame:
     with store.connection() as conn:
-        frame = stages.compute_features(conn, market_bars.session.session_id, market_bars)
+        frame = stages.combine_features(conn, market_bars.session.session_id, market_bars, parts)
     columns = [c for c in frame.columns if c.startswith("f_")]
-    return dg.Output(frame, metadata={"rows": len(frame), "feature_columns": ", ".join(columns)})
+    context.add_output_metadata(
+        {"rows": len(frame), "symbols": len(parts), "feature_columns": ", ".join(columns)}
+    )
+    return frame
+
+
+@dg.graph_asset(
+    group_name=GROUP,
+    partitions_def=SESSION_PARTITIONS,
+    description="Technical features, each from bars at or before its own; computed per symbol "
+    "(in parallel under the multiprocess executor).",
+)
+def features(market_bars: stages.MarketWindow) -> pd.DataFrame:
+    parts = split_by_symbol(market_bars).map(features_of_symbol).collect()
+    return combine_symbol_features(market_bars, parts)
 
 
 @session_asset("Signal and confidence of every active model per bar.")
