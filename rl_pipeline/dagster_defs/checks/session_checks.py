@@ -1,5 +1,7 @@
 """Blocking asset checks: a failed check fails the session and stops the weights going live."""
 
+import warnings
+
 import dagster as dg
 
 from rl_pipeline.dagster_defs.assets.session_assets import (
@@ -14,6 +16,11 @@ from rl_pipeline.rl.weight_update import WeightRule
 from rl_pipeline.services import session_checks as checks
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.store import results, sessions
+
+# Partitioned asset checks work in Dagster 1.13 but are flagged as a preview on every load.
+warnings.filterwarnings(
+    "ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=dg.PreviewWarning
+)
 
 
 def verdict(store: StoreResource, session_id: str, name: str, problems: list[str]):
