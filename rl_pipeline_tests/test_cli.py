@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 from rl_pipeline.store.connection import open_store
-from rl_pipeline_tests.conftest import VENV_BIN
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(VENV_BIN / "rl-pipeline"), *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from rl_pipeline_tests.support.cli import cli
 
 
 def test_init_loads_default_data_once(db_path: Path) -> None:

@@ -4,16 +4,14 @@ numbers: ``session start``, ``analytics trades`` and ``models performance``."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.analytics.trades import trade_analysis
-from rl_pipeline_tests.conftest import VENV_BIN
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store
+from rl_pipeline_tests.support.cli import cli
 
 
 @pytest.fixture
@@ -23,17 +21,6 @@ def store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("RL_PIPELINE_DB", str(db))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster"))
     return db
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(VENV_BIN / "rl-pipeline"), *args],
-        env=os.environ.copy(),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
 
 
 def test_analytics_trades_and_models_performance(store: Path) -> None:

@@ -26,35 +26,34 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
             )
 
 
-reinforcement_session_job = dg.define_asset_job(
+def session_job(name: str, description: str, executor=dg.in_process_executor):
+    """A job over every session asset, one partition (session) per run."""
+    return dg.define_asset_job(
+        name,
+        selection=dg.AssetSelection.assets(*SESSION_ASSETS),
+        partitions_def=SESSION_PARTITIONS,
+        executor_def=executor,
+        hooks={fail_session_on_step_failure},
+        description=description,
+    )
+
+
+reinforcement_session_job = session_job(
     "reinforcement_session_job",
-    selection=dg.AssetSelection.assets(*SESSION_ASSETS),
-    partitions_def=SESSION_PARTITIONS,
-    executor_def=dg.in_process_executor,
-    hooks={fail_session_on_step_failure},
-    description="One full reinforcement session: bars -> signals -> trades -> weights -> "
-    "metrics -> checked weights made live. Partition = session id.",
+    "One full reinforcement session: bars -> signals -> trades -> weights -> metrics -> checked "
+    "weights made live. Partition = session id.",
 )
-
-reinforcement_session_parallel_job = dg.define_asset_job(
+reinforcement_session_parallel_job = session_job(
     "reinforcement_session_parallel_job",
-    selection=dg.AssetSelection.assets(*SESSION_ASSETS),
-    partitions_def=SESSION_PARTITIONS,
-    executor_def=dg.multiprocess_executor,
-    hooks={fail_session_on_step_failure},
-    description="The same session with one process per step, the per-symbol feature steps in "
-    "parallel: for many symbols and long histories on several cores (each step costs a process "
-    "start, so the small default session is faster in-process).",
+    "The same session with one process per step, the per-symbol feature steps in parallel: for "
+    "many symbols and long histories on several cores (each step costs a process start, so the "
+    "small default session is faster in-process).",
+    executor=dg.multiprocess_executor,
 )
-
-backtest_job = dg.define_asset_job(
+backtest_job = session_job(
     BACKTEST_JOB,
-    selection=dg.AssetSelection.assets(*SESSION_ASSETS),
-    partitions_def=SESSION_PARTITIONS,
-    executor_def=dg.in_process_executor,
-    hooks={fail_session_on_step_failure},
-    description="A backtest: signals -> trades -> metrics (and the weight path the rule would "
-    "take); the live weights stay untouched. Replay it later with weight_update_job.",
+    "A backtest: signals -> trades -> metrics (and the weight path the rule would take); the "
+    "live weights stay untouched. Replay it later with weight_update_job.",
 )
 
 

@@ -23,6 +23,13 @@ warnings.filterwarnings(
 )
 
 
+def blocking_check(asset: dg.AssetsDefinition, description: str):
+    """A check per session partition that stops everything downstream when it fails."""
+    return dg.asset_check(
+        asset=asset, blocking=True, partitions_def=SESSION_PARTITIONS, description=description
+    )
+
+
 def verdict(store: StoreResource, session_id: str, name: str, problems: list[str]):
     """Passed, or failed: the session is failed with the problems (nothing half-written)."""
     if problems:
@@ -36,11 +43,8 @@ def verdict(store: StoreResource, session_id: str, name: str, problems: list[str
     )
 
 
-@dg.asset_check(
-    asset=model_signals,
-    blocking=True,
-    partitions_def=SESSION_PARTITIONS,
-    description="Signals in {-1, 0, +1}, confidence in [0, 1], one per model and bar.",
+@blocking_check(
+    model_signals, "Signals in {-1, 0, +1}, confidence in [0, 1], one per model and bar."
 )
 def signals_in_range(
     context: dg.AssetCheckExecutionContext,
@@ -53,11 +57,8 @@ def signals_in_range(
     return verdict(store, context.partition_key, "signals_in_range", problems)
 
 
-@dg.asset_check(
-    asset=trade_results,
-    blocking=True,
-    partitions_def=SESSION_PARTITIONS,
-    description="Stored trades: exit after entry, pnl recomputed from fills and costs.",
+@blocking_check(
+    trade_results, "Stored trades: exit after entry, pnl recomputed from fills and costs."
 )
 def trades_consistent(
     context: dg.AssetCheckExecutionContext,
@@ -72,11 +73,9 @@ def trades_consistent(
     return verdict(store, context.partition_key, "trades_consistent", problems)
 
 
-@dg.asset_check(
-    asset=model_weights,
-    blocking=True,
-    partitions_def=SESSION_PARTITIONS,
-    description="Weights finite, within bounds, active ones summing to 1, and "
+@blocking_check(
+    model_weights,
+    "Weights finite, within bounds, active ones summing to 1, and "
     "rebuilt exactly from model_weight_history.",
 )
 def weights_valid(
@@ -93,12 +92,7 @@ def weights_valid(
     return verdict(store, context.partition_key, "weights_valid", problems)
 
 
-@dg.asset_check(
-    asset=performance_metrics,
-    blocking=True,
-    partitions_def=SESSION_PARTITIONS,
-    description="Stored metrics agree with the stored trades.",
-)
+@blocking_check(performance_metrics, "Stored metrics agree with the stored trades.")
 def metrics_consistent(
     context: dg.AssetCheckExecutionContext, store: StoreResource
 ) -> dg.AssetCheckResult:
