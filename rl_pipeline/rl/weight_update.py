@@ -111,7 +111,7 @@ def project(raw: Sequence[float], min_weight: float, max_weight: float) -> list[
     n = len(raw)
     if n == 0:
         return []
-    lo, hi = min(min_weight, 1.0 / n), max(max_weight, 1.0 / n)
+    lo, hi = widened_bounds(n, min_weight, max_weight)
 
     def clipped(c: float) -> list[float]:
         return [min(max(c * v, lo), hi) for v in raw]
@@ -148,8 +148,13 @@ def session_start_weights(
     return weights
 
 
+def widened_bounds(n: int, min_weight: float, max_weight: float) -> tuple[float, float]:
+    """[min(lo, 1/n), max(hi, 1/n)]: bounds that n weights summing to 1 can always meet."""
+    return min(min_weight, 1.0 / n), max(max_weight, 1.0 / n)
+
+
 def effective_bounds(n: int, rule: WeightRule) -> tuple[float, float]:
-    return min(rule.min_weight, 1.0 / n), max(rule.max_weight, 1.0 / n)
+    return widened_bounds(n, rule.min_weight, rule.max_weight)
 
 
 def factors(rule: WeightRule, pnl: np.ndarray, pnl_percent: np.ndarray) -> np.ndarray:

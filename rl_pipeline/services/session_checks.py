@@ -10,9 +10,10 @@ import numpy as np
 import pandas as pd
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.rl.weight_update import WeightRule
+from rl_pipeline.rl.weight_update import WeightRule, effective_bounds
 
 TOLERANCE = 1e-6
+WEIGHT_SUM_TOLERANCE = 1e-9
 
 
 def signal_problems(signals: pd.DataFrame, active: tuple[str, ...], n_bars: int) -> list[str]:
@@ -64,24 +65,33 @@ def trade_problems(trades: pd.DataFrame, config: SessionConfig) -> list[str]:
     return problems
 
 
-def weight_problems(
-    final: dict[str, float], active: tuple[str, ...], rule: WeightRule, history: pd.DataFrame
+def weight_vector_problems(
+    final: dict[str, float], active: tuple[str, ...], rule: WeightRule
 ) -> list[str]:
-    """Finite, within bounds, active summing to 1, inactive 0; and model_weight_history is one
-    unbroken chain per model (each change starts where the previous ended) ending at ``final``."""
+    """Finite, the active ones within their bounds and summing to 1, the inactive ones 0."""
     if not all(math.isfinite(w) for w in final.values()):
         return [f"non-finite weight in {final}"]
     problems = []
-    n = len(active)
-    lo, hi = min(rule.min_weight, 1 / n), max(rule.max_weight, 1 / n)
+    lo, hi = effective_bounds(len(active), rule)
     total = sum(final[m] for m in active)
-    if abs(total - 1) > 1e-9:
+    if abs(total - 1) > WEIGHT_SUM_TOLERANCE:
         problems.append(f"active weights sum to {total!r}, not 1")
     for m, w in final.items():
         if m in active and not lo - 1e-12 <= w <= hi + 1e-12:
             problems.append(f"{m}: weight {w} outside [{lo}, {hi}]")
         if m not in active and w != 0:
             problems.append(f"{m}: inactive but weight {w}")
+    return problems
+
+
+def weight_problems(
+    final: dict[str, float], active: tuple[str, ...], rule: WeightRule, history: pd.DataFrame
+) -> list[str]:
+    """The vector's problems, and whether model_weight_history is one unbroken chain per model
+    (each change starts where the previous ended) ending at ``final``."""
+    problems = weight_vector_problems(final, active, rule)
+    if problems and problems[0].startswith("non-finite"):
+        return problems
     rebuilt: dict[str, float] = {}
     for row in history.sort_values(["seq", "model_id"]).itertuples():
         if row.seq > 0 and row.old_weight != rebuilt.get(row.model_id):

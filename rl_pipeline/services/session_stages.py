@@ -31,6 +31,7 @@ from rl_pipeline.rl.weight_update import (
     apply_trades,
     session_start_weights,
 )
+from rl_pipeline.services.session_checks import weight_vector_problems
 from rl_pipeline.services.session_report import build_report, empty_curve
 from rl_pipeline.services.session_rows import format_time, history_rows, metric_rows, trade_rows
 from rl_pipeline.services.versions import session_versions
@@ -41,7 +42,6 @@ from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 
 SECONDS_PER_DAY = 86_400
-WEIGHT_SUM_TOLERANCE = 1e-9
 NO_LLM = (None, "no Mistral server requested for this session")
 
 
@@ -333,17 +333,10 @@ def apply_reinforcement(
 
 
 def check_weights(weights: dict[str, float], active: tuple[str, ...], rule: WeightRule) -> None:
-    total = sum(weights[m] for m in active)
-    if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
-        raise SessionError(f"check failed: active weights sum to {total!r}, not 1")
-    n = len(active)
-    lo, hi = min(rule.min_weight, 1 / n), max(rule.max_weight, 1 / n)
-    for m in active:
-        if not lo - 1e-12 <= weights[m] <= hi + 1e-12:
-            raise SessionError(f"check failed: weight of {m} = {weights[m]} outside [{lo}, {hi}]")
-    for m, w in weights.items():
-        if m not in active and w != 0.0:
-            raise SessionError(f"check failed: inactive model {m} has weight {w}")
+    """Raise unless the weights may go live (the rules of the weights_valid asset check)."""
+    problems = weight_vector_problems(weights, active, rule)
+    if problems:
+        raise SessionError(f"check failed: {'; '.join(problems)}")
 
 
 def trained_versions(session_id: str, signals: ModelSignals) -> list[NewVersion]:
