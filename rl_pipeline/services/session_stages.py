@@ -403,18 +403,39 @@ def finish_session(
         outcome.signals.inactive,
         measured.report,
     )
+    versions = trained_versions(session_id, outcome.signals)
+    if publish:
+        versions += session_versions(
+            session_id, outcome.signals, weights.path.final, measured.metrics
+        )
+    record_completion(
+        conn,
+        session_id,
+        summary_json(summary, outcome.signals.parameters),
+        versions,
+        weights.path.final if publish else None,
+    )
+    return summary
+
+
+def record_completion(
+    conn: sqlite3.Connection,
+    session_id: str,
+    report_json: str,
+    versions: list[NewVersion],
+    live_weights: dict[str, float] | None,
+) -> None:
+    """In one transaction: the report, the model versions, the new live weights (None: leave
+    them, as a backtest does) and status 'completed'."""
+    stage = "completed" if live_weights is not None else "completed (weights not published)"
     with transaction(conn):
         conn.execute(
             "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
-            (session_id, summary_json(summary, outcome.signals.parameters)),
+            (session_id, report_json),
         )
-        insert_versions_in(conn, trained_versions(session_id, outcome.signals))
-        if publish:
-            ai_models.publish_weights_in(conn, weights.path.final)
-            insert_versions_in(
-                conn,
-                session_versions(session_id, outcome.signals, weights.path.final, measured.metrics),
-            )
+        insert_versions_in(conn, versions)
+        if live_weights is not None:
+            ai_models.publish_weights_in(conn, live_weights)
         conn.execute(
             "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",
@@ -423,9 +444,8 @@ def finish_session(
         conn.execute(
             "UPDATE session_runs SET stage = ?, updated_at = CURRENT_TIMESTAMP "
             "WHERE session_id = ?",
-            ("completed" if publish else "completed (backtest: weights not published)", session_id),
+            (stage, session_id),
         )
-    return summary
 
 
 def complete_session(

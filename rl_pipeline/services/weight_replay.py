@@ -24,11 +24,11 @@ from rl_pipeline.services.session_stages import (
     SessionSummary,
     check_weights,
     open_session,
+    record_completion,
     session_stage,
 )
 from rl_pipeline.store import ai_models, results
-from rl_pipeline.store.connection import transaction
-from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
+from rl_pipeline.store.model_versions import NewVersion
 
 
 def source_session(conn: sqlite3.Connection, session_id: str) -> tuple[SessionConfig, list[str]]:
@@ -87,31 +87,11 @@ def replay_trades(
         "updates": path.updates,
     }
     results.replace_weight_history(conn, session_id, rows)
-    with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
-            (session_id, json.dumps(report)),
-        )
-        ai_models.publish_weights_in(conn, path.final)
-        insert_versions_in(
-            conn,
-            [
-                NewVersion(
-                    m, "session", session_id, w, {"replayed_from": source_id}, None, None, {}
-                )
-                for m, w in path.final.items()
-            ],
-        )
-        conn.execute(
-            "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
-            "WHERE session_id = ?",
-            (session_id,),
-        )
-        conn.execute(
-            "UPDATE session_runs SET stage = 'completed', updated_at = CURRENT_TIMESTAMP "
-            "WHERE session_id = ?",
-            (session_id,),
-        )
+    versions = [
+        NewVersion(m, "session", session_id, w, {"replayed_from": source_id}, None, None, {})
+        for m, w in path.final.items()
+    ]
+    record_completion(conn, session_id, json.dumps(report), versions, path.final)
     return SessionSummary(session_id, {}, live, path.final, tuple(active), {}, report)
 
 
