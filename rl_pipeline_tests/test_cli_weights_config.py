@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 from rl_pipeline.store.connection import open_store
-from rl_pipeline_tests.conftest import VENV_BIN
-
-
-def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(VENV_BIN / "rl-pipeline"), *args],
-        env=os.environ.copy(),
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from rl_pipeline_tests.support.cli import cli
+from rl_pipeline_tests.support.store_state import dump as store_dump
 
 
 def dump(db_path: Path) -> str:
     conn = open_store(db_path)
     try:
-        return "\n".join(conn.iterdump())
+        return store_dump(conn)
     finally:
         conn.close()
 

@@ -20,12 +20,9 @@ from rl_pipeline.services.config_store import (
     import_config,
     render,
 )
+from rl_pipeline_tests.support.store_state import dump
 
 WEIGHTS = {"trading_ai": 0.1, "lava_ai": 0.2, "lgbm_ai": 0.3, "mistral_ai": 0.4}
-
-
-def dump(conn: sqlite3.Connection) -> str:
-    return "\n".join(conn.iterdump())
 
 
 def mirror(data_dir: Path) -> Path:

@@ -19,6 +19,7 @@ from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.session_checks import signal_problems
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
+from rl_pipeline_tests.support.store_state import session_outcome
 
 CORRUPTIONS = {
     "trades_consistent": (
@@ -76,11 +77,7 @@ def test_check_fails_on_corruption_and_blocks_the_weights(
     ]
     failed = [ev.check_name for ev in evaluations if not ev.passed]
     assert failed == [check]
-    row = small_store.execute(
-        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id) WHERE session_id = ?",
-        (f"corrupt-{check}",),
-    ).fetchone()
+    row = session_outcome(small_store, f"corrupt-{check}")
     assert row["status"] == "failed" and check in row["error"] and message in row["error"]
     assert ai_models.live_weights(small_store) == before
     materialized = {

@@ -14,6 +14,7 @@ from rl_pipeline.dagster_defs.assets.session_assets import SESSION_ASSETS
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.conftest import PROJECT_ROOT
 from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
+from rl_pipeline_tests.support.store_state import session_outcome
 
 JOB = "reinforcement_session_job"
 
@@ -119,11 +120,7 @@ def test_failing_step_fails_the_run_and_the_session(
     )
     done, sid = execute()
     assert done.returncode != 0
-    row = small_store.execute(
-        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id) WHERE session_id = ?",
-        (sid,),
-    ).fetchone()
+    row = session_outcome(small_store, sid)
     assert row["status"] == "failed"
     assert "model_weights" in row["error"] and "refuses writes" in row["error"]
     assert count(small_store, "trade_results", sid) == 0
@@ -141,11 +138,7 @@ def test_corrupted_trades_fail_the_blocking_check_and_keep_the_weights(
     )
     done, sid = execute()
     assert done.returncode != 0
-    row = small_store.execute(
-        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id) WHERE session_id = ?",
-        (sid,),
-    ).fetchone()
+    row = session_outcome(small_store, sid)
     assert row["status"] == "failed"
     assert "trades_consistent" in row["error"] and "differs from the fills" in row["error"]
     assert ai_models.live_weights(small_store) == live_before

@@ -26,6 +26,7 @@ from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.session_requests import claim_request, request_session
 from rl_pipeline.store.bars import count_bars
+from rl_pipeline_tests.support.store_state import session_outcome
 
 
 @pytest.fixture
@@ -155,10 +156,7 @@ def test_run_failure_sensor_fails_the_session_of_a_failed_run(
         dagster_event=failure,
     ).for_run_failure()
     session_run_failure_sensor(context)
-    row = small_store.execute(
-        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id) WHERE session_id = 'orphan-of-failed-run'"
-    ).fetchone()
+    row = session_outcome(small_store, "orphan-of-failed-run")
     assert row["status"] == "failed" and result.run_id in row["error"]
 
 

@@ -21,20 +21,14 @@ from rl_pipeline.services.versions import (
 )
 from rl_pipeline.services.weights import set_weights
 from rl_pipeline.store import sessions
+from rl_pipeline.store.ai_models import live_weights as live
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 from rl_pipeline.store.results import read_metrics
+from rl_pipeline_tests.support.store_state import dump
 
 FIRST = {"trading_ai": 0.1, "lava_ai": 0.2, "lgbm_ai": 0.3, "mistral_ai": 0.4}
 SECOND = {"trading_ai": 0.4, "lava_ai": 0.3, "lgbm_ai": 0.2, "mistral_ai": 0.1}
-
-
-def dump(conn: sqlite3.Connection) -> str:
-    return "\n".join(conn.iterdump())
-
-
-def live(conn: sqlite3.Connection) -> dict[str, float]:
-    return {r[0]: r[1] for r in conn.execute("SELECT model_id, current_weight FROM ai_models")}
 
 
 def test_a_completed_session_adds_a_version_per_model(small_store: sqlite3.Connection) -> None:

@@ -14,18 +14,12 @@ import pytest
 
 from rl_pipeline.services.weights import WeightValidationError, get_weights, set_weights
 from rl_pipeline.store import sessions
+from rl_pipeline.store.ai_models import live_weights as live
 from rl_pipeline.store.connection import open_store
+from rl_pipeline_tests.support.store_state import dump
 
 SEED = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
 GOOD = {"trading_ai": 0.1, "lava_ai": 0.2, "lgbm_ai": 0.3, "mistral_ai": 0.4}
-
-
-def dump(conn: sqlite3.Connection) -> str:
-    return "\n".join(conn.iterdump())
-
-
-def live(conn: sqlite3.Connection) -> dict[str, float]:
-    return {r[0]: r[1] for r in conn.execute("SELECT model_id, current_weight FROM ai_models")}
 
 
 def test_get_weights_is_the_api_view(conn: sqlite3.Connection) -> None:
