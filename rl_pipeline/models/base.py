@@ -4,7 +4,7 @@ registration line in :mod:`rl_pipeline.models.registry`)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -79,7 +79,6 @@ class ModelContext:
     llm: LLMEndpoint | None = None
     llm_unavailable_reason: str = "no Mistral server configured"
     answer_cache: AnswerCache | None = None
-    notes: dict[str, Any] = field(default_factory=dict)
 
 
 class TradingModel(ABC):
