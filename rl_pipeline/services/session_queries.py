@@ -7,7 +7,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from rl_pipeline.store import results, sessions
+from rl_pipeline.store import sessions
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,13 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
     report_row = conn.execute(
         "SELECT report FROM session_reports WHERE session_id = ?", (session_id,)
     ).fetchone()
-    trades = results.read_trades(conn, session_id)
+    trades_by_model = dict(
+        conn.execute(
+            "SELECT ai_model_id, COUNT(*) FROM trade_results WHERE session_id = ? "
+            "GROUP BY ai_model_id",
+            (session_id,),
+        ).fetchall()
+    )
     history = conn.execute(
         "SELECT COUNT(*) FROM model_weight_history WHERE session_id = ?", (session_id,)
     ).fetchone()[0]
@@ -48,7 +54,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         stage=row["stage"],
         error=row["error"],
         report=json.loads(report_row[0]) if report_row else None,
-        trades_by_model=trades.groupby("ai_model_id").size().to_dict() if len(trades) else {},
+        trades_by_model=trades_by_model,
         history_rows=int(history),
     )
 
