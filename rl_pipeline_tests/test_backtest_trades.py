@@ -1,4 +1,4 @@
-"""The winrate test runner on small hand-computed cases (DESIGN.md section 4)."""
+"""The winrate test runner on small hand-computed cases (docs/SEMANTICS.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Each performance metric on hand-computed cases (DESIGN.md section 4)."""
+"""Each performance metric on hand-computed cases (docs/SEMANTICS.md)."""
 
 from __future__ import annotations
 

@@ -1,17 +1,17 @@
-"""The five specification tables in the live store are exactly SPEC.md 6.2: columns, types,
-constraints, defaults, foreign keys, indexes and seed rows. The reference is built from SPEC.md
-itself, not from the project's copy of the DDL."""
+"""The five specification tables in the live store are exactly the specification's DDL: columns,
+types, constraints, defaults, foreign keys, indexes and seed rows. The reference is built from
+``fixtures/spec_tables.sql`` (the specification's DDL, copied verbatim), not from the store's own
+copy of the DDL."""
 
 from __future__ import annotations
 
 import re
 import sqlite3
+from pathlib import Path
 
 import pytest
 
-from rl_pipeline_tests.conftest import PROJECT_ROOT
-
-SPEC_PATH = PROJECT_ROOT.parent / "shared" / "SPEC.md"
+SPEC_DDL_PATH = Path(__file__).parent / "fixtures" / "spec_tables.sql"
 SPEC_TABLES = (
     "reinforcement_sessions",
     "trade_results",
@@ -23,11 +23,8 @@ SPEC_TABLES = (
 
 @pytest.fixture(scope="module")
 def reference() -> sqlite3.Connection:
-    spec = SPEC_PATH.read_text(encoding="utf-8")
-    blocks = re.findall(r"```sql\n(.*?)```", spec, re.S)
-    assert len(blocks) == 5, "SPEC.md 6.2 has five SQL blocks"
     ref = sqlite3.connect(":memory:")
-    ref.executescript("\n".join(blocks))
+    ref.executescript(SPEC_DDL_PATH.read_text(encoding="utf-8"))
     return ref
 
 

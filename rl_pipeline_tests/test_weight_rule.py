@@ -102,7 +102,7 @@ def test_single_active_model_gets_everything() -> None:
 
 
 def sequential_reference(start, trades, rule):
-    """DESIGN.md's rule applied one trade at a time: multiply, then project."""
+    """The documented rule (docs/SEMANTICS.md), one trade at a time: multiply, then project."""
     active = [m for m, w in start.items() if w > 0]
     weights = [start[m] for m in active]
     for t in trades:

@@ -5,7 +5,8 @@
 # the cached one exists.
 set -euo pipefail
 
-LLAMA_CPP_PYTHON_VERSION="0.3.36"
+# RL_PIPELINE_LLAMA_CPP_PYTHON_VERSION exists for the test of a failing build; keep the pin otherwise.
+LLAMA_CPP_PYTHON_VERSION="${RL_PIPELINE_LLAMA_CPP_PYTHON_VERSION:-0.3.36}"
 CACHE_ROOT="${RL_PIPELINE_CACHE:-$HOME/.cache/rl_pipeline}"
 DEST_DIR="$CACHE_ROOT/llama-server-$LLAMA_CPP_PYTHON_VERSION"
 DEST="$DEST_DIR/llama-server"
@@ -33,13 +34,28 @@ if up_to_date; then echo "$DEST"; exit 0; fi
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-echo "building llama-server from llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION (one time, a few minutes)" >&2
-"$PYTHON" -m pip download -q --no-deps --no-binary :all: "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$WORK" >&2
-tar -xzf "$WORK"/llama_cpp_python-*.tar.gz -C "$WORK"
+# The compiler's output (thousands of lines, hundreds of warnings) goes to a log in the cache
+# folder; the terminal gets one line per stage, and on failure the log's path and its last lines.
+LOG="$DEST_DIR/build.log"
+: > "$LOG"
+stage() {
+  local name="$1"; shift
+  echo "llama-server build: $name" >&2
+  if ! "$@" >>"$LOG" 2>&1; then
+    echo "llama-server build failed at: $name (full log: $LOG); its last lines:" >&2
+    tail -n 25 "$LOG" >&2
+    exit 1
+  fi
+}
+echo "llama-server build: one time, from llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION, a few minutes (log: $LOG)" >&2
+stage "download source" "$PYTHON" -m pip download --no-deps --no-binary :all: \
+  "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" -d "$WORK"
+stage "unpack" tar -xzf "$(echo "$WORK"/llama_cpp_python-*.tar.gz)" -C "$WORK"
 SRC=$(echo "$WORK"/llama_cpp_python-*/vendor/llama.cpp)
-cmake -S "$SRC" -B "$WORK/build" "${CMAKE_FLAGS[@]}" >&2
-cmake --build "$WORK/build" --target llama-server -j "$(nproc)" >&2
+stage "configure (cmake)" cmake -S "$SRC" -B "$WORK/build" "${CMAKE_FLAGS[@]}"
+stage "compile ($(nproc) jobs)" cmake --build "$WORK/build" --target llama-server -j "$(nproc)"
 install -m 0755 "$WORK/build/bin/llama-server" "$DEST.tmp"
 mv "$DEST.tmp" "$DEST"
 echo "${CMAKE_FLAGS[*]}" > "$DEST_DIR/build-flags"
+echo "llama-server build: done ($DEST)" >&2
 echo "$DEST"

@@ -1,5 +1,6 @@
-"""Request and response bodies of the specification (SPEC.md section 4). The session fields take
-their rules from ``SessionConfig``, so the API accepts exactly what a session accepts."""
+"""Request and response bodies of the original specification (its section 4). The session
+fields take their rules from ``SessionConfig``, so the API accepts exactly what a session
+accepts."""
 
 from __future__ import annotations
 

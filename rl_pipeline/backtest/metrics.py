@@ -1,4 +1,4 @@
-"""Per-model performance metrics (DESIGN.md section 4)."""
+"""Per-model performance metrics (docs/SEMANTICS.md)."""
 
 from __future__ import annotations
 

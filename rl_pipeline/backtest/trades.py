@@ -1,6 +1,6 @@
 """The winrate test runner's kernel: signals -> trades with costs -> mark-to-market equity.
 
-Exact semantics in DESIGN.md section 4. Everything is vectorised with numpy over all bars of all
+Exact semantics in docs/SEMANTICS.md. Everything is vectorised with numpy over all bars of all
 symbols at once; bars are sorted by symbol then time.
 """
 

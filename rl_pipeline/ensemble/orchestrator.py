@@ -1,4 +1,4 @@
-"""The multi-AI orchestrator (DESIGN.md section 4): the ensemble's score at bar t is
+"""The multi-AI orchestrator (docs/SEMANTICS.md): the ensemble's score at bar t is
 sum_m w_m(t) * signal_m,t * confidence_m,t, with w(t) the weights after the trades that closed
 before bar t; it goes LONG or SHORT when |score| >= threshold."""
 

@@ -1,4 +1,4 @@
-"""Validation of OHLCV bars (DESIGN.md section 4): a bad file is rejected whole, naming the file,
+"""Validation of OHLCV bars (docs/SEMANTICS.md): a bad file is rejected whole, naming the file,
 the row and the rule it broke."""
 
 from __future__ import annotations

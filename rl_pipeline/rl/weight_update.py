@@ -1,4 +1,4 @@
-"""The reinforcement rule (DESIGN.md section 4): multiplicative reward and punishment per closed
+"""The reinforcement rule (docs/SEMANTICS.md): multiplicative reward and punishment per closed
 trade, then projection of the active weights onto the capped simplex.
 
 The rule is sequential by nature (each update depends on the previous weights), so it is a plain

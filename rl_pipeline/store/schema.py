@@ -1,7 +1,8 @@
 """Versioned schema migrations of the canonical SQLite store.
 
-Migration 1 is the specification's DDL (SPEC.md section 6.2) verbatim: its five tables, indexes and
-the four ``ai_models`` seed rows. Later migrations only add the project's own tables beside them.
+Migration 1 is the original specification's DDL (its section 6.2) verbatim: its five tables,
+indexes and the four ``ai_models`` seed rows. Later migrations only add the project's own
+tables beside them.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ CREATE TABLE stored_configurations (
 
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
-    (1, "specification tables, indexes and seed rows (SPEC.md 6.2)", SPEC_DDL),
+    (1, "specification tables, indexes and seed rows (the specification, section 6.2)", SPEC_DDL),
     (2, "market bars, session runs and session reports", PROJECT_TABLES_DDL),
     (3, "model versions and the LLM answer cache", MODEL_VERSIONS_DDL),
     (4, "session requests queued by the API, the CLI and sensors", SESSION_REQUESTS_DDL),
