@@ -7,9 +7,10 @@ punishment_multiplier 0.8).
 
 from __future__ import annotations
 
-from typing import Literal
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from rl_pipeline.rl.parameters import parse_update_every
+from rl_pipeline.rl.rules import rule_names
 
 MODEL_IDS: tuple[str, ...] = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
 
@@ -40,11 +41,42 @@ class BacktestConfig(_Strict):
 
 
 class WeightRuleConfig(_Strict):
-    mode: Literal["binary", "pnl_scaled"] = "binary"
+    """Which update rule learns the weights, how often, and within which bounds (see the
+    README's "Does learning pay?" for the evidence behind the default)."""
+
+    rule: str = Field(
+        "binary",
+        validation_alias=AliasChoices("rule", "mode"),
+        description=f"update rule, one of: {', '.join(rule_names())}",
+    )
+    update_every: str = Field(
+        "trade",
+        description="'trade' (after each closed trade), a bar count (e.g. 24) or a duration "
+        "(30min, 1h, 1d): period rules learn from each model's mark-to-market pnl per period",
+    )
     scale_pct: float = Field(1.0, gt=0, description="pnl_scaled: |pnl_percent| giving g = 1")
     g_max: float = Field(3.0, gt=0, description="pnl_scaled: cap on g")
+    return_clip_pct: float = Field(
+        10.0, gt=0, description="hedge/fixed_share: returns (% of trade_size) clipped to +-this"
+    )
+    share_alpha: float = Field(
+        0.002, ge=0, lt=1, description="fixed_share: share of the mass spread equally per update"
+    )
     min_weight: float = Field(0.05, ge=0, le=1)
     max_weight: float = Field(0.9, gt=0, le=1)
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str) -> str:
+        if value not in rule_names():
+            raise ValueError(f"unknown rule {value!r}; registered: {', '.join(rule_names())}")
+        return value
+
+    @field_validator("update_every", mode="before")
+    @classmethod
+    def _period(cls, value: object) -> str:
+        parse_update_every(value)  # type: ignore[arg-type]
+        return str(value)
 
     @model_validator(mode="after")
     def _bounds(self) -> WeightRuleConfig:
@@ -106,6 +138,16 @@ class EnsembleConfig(_Strict):
     threshold: float = Field(0.15, ge=0, le=1, description="|score| needed to take a position")
 
 
+class VerdictConfig(_Strict):
+    """The paired block bootstrap that judges learning (see docs/SEMANTICS.md)."""
+
+    resamples: int = Field(2000, ge=100, le=100_000, description="bootstrap resamples")
+    seed: int = Field(7, description="seed of the resampling (the verdict is reproducible)")
+    block_days: int | None = Field(
+        None, ge=1, le=365, description="block length in days; None = ceil(days ** (1/3))"
+    )
+
+
 class MistralConfig(_Strict):
     model_path: str | None = Field(None, description="GGUF file; None = not configured")
     server_binary: str | None = Field(
@@ -138,11 +180,12 @@ class SessionConfig(_Strict):
     weights: WeightRuleConfig = WeightRuleConfig()
     models: ModelsConfig = ModelsConfig()
     ensemble: EnsembleConfig = EnsembleConfig()
+    verdict: VerdictConfig = VerdictConfig()
     mistral: MistralConfig = MistralConfig()
 
     @model_validator(mode="after")
     def _punishment(self) -> SessionConfig:
-        g_max = self.weights.g_max if self.weights.mode == "pnl_scaled" else 1.0
+        g_max = self.weights.g_max if self.weights.rule == "pnl_scaled" else 1.0
         if self.learning_rate * self.punishment_multiplier * g_max >= 1:
             raise ValueError(
                 "learning_rate * punishment_multiplier * g_max must be < 1 (a loss would make a "

@@ -57,13 +57,32 @@ def test_report_is_consistent_with_the_stored_rows(small_store: sqlite3.Connecti
     for model_id, alone in report["models_alone"].items():
         assert alone["total_pnl"] == pytest.approx(metrics.loc[model_id, "total_pnl"])
         assert alone["total_trades"] == metrics.loc[model_id, "total_trades"]
-    best = max(report["models_alone"], key=lambda m: report["models_alone"][m]["total_pnl"])
+    traded = [m for m in report["models_alone"] if report["models_alone"][m]["total_trades"]]
+    best = max(traded, key=lambda m: report["models_alone"][m]["total_pnl"])
     assert report["best_single_model"] == best
     adaptive = report["ensembles"]["adaptive"]["total_pnl"]
     static = report["ensembles"]["static_initial"]["total_pnl"]
+    equal = report["ensembles"]["equal"]["total_pnl"]
     assert report["regret_vs_best_model"] == pytest.approx(
         report["models_alone"][best]["total_pnl"] - adaptive
     )
-    assert report["learning_paid"] == (adaptive > static)
+    # The verdict is on daily P&L differences, which add up to the difference in total P&L.
+    for name, baseline in (("adaptive_minus_static", static), ("adaptive_minus_equal", equal)):
+        v = report["verdict"][name]
+        assert v["mean"] * v["days"] == pytest.approx(adaptive - baseline, abs=1e-6)
+        assert v["ci_low"] <= v["mean"] <= v["ci_high"]
+        expected = "yes" if v["ci_low"] > 0 else "no" if v["ci_high"] < 0 else "inconclusive"
+        assert v["answer"] == expected
+    assert report["learning_paid"] == report["verdict"]["adaptive_minus_static"]["answer"]
+    # The tournament replays every rule; the session's own rule is the adaptive ensemble.
+    entries = {e["rule"]: e for e in report["tournament"]}
+    assert set(entries) == {"binary", "pnl_scaled", "hedge", "fixed_share"}
+    own = entries[report["rule"]]
+    assert own["total_pnl"] == adaptive
+    assert own["final_weights"] == stored["weights_after"]
+    assert own["verdict"]["adaptive_minus_static"] == report["verdict"]["adaptive_minus_static"]
+    for entry in entries.values():
+        assert sum(entry["final_weights"].values()) == pytest.approx(1.0)
+        assert entry["max_drawdown"] >= 0
     # The adaptive and static ensembles differ only through the learned weights.
     assert report["ensembles"]["adaptive"] != report["ensembles"]["static_initial"]

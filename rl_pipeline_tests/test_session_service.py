@@ -89,25 +89,33 @@ def test_trades_in_the_store_follow_the_specified_formula(small_store) -> None:
 
 
 def test_rule_over_a_whole_session_matches_the_closed_form(small_store, fifth_model) -> None:
-    # With bounds that never bind, multiplicative updates with renormalisation give
-    # w_m proportional to w_m(start) * (1 + lr*R)^wins_m * (1 - lr*P)^losses_m.
+    # With bounds that never bind, once every model has acted (sleeping experts: before that
+    # only the models that have acted share their mass), multiplicative updates with
+    # renormalisation give w_m proportional to w_m(K) * (1 + lr*R)^wins_m * (1 - lr*P)^losses_m
+    # over the trades after update K, the update at which the last model first acted.
     config = CONFIG.model_copy(update={"weights": WeightRuleConfig(min_weight=0, max_weight=1)})
     summary = stages.run_session(small_store, config)
     assert summary.active == ("trading_ai", "lava_ai", "lgbm_ai", "contrarian_ai")
     trades = results.read_trades(small_store, summary.session_id)
+    trades = trades[trades["pnl"] != 0].sort_values(["exit_time", "entry_time", "trade_id"])
+    first_trade_seq = {m: 1 + trades["ai_model_id"].tolist().index(m) for m in summary.active}
+    all_acted = max(first_trade_seq.values())
     history = results.read_weight_history(small_store, summary.session_id)
-    start = history[history["seq"] == 0].set_index("model_id")["new_weight"]
+    vector: dict[str, float] = {}
+    for row in history[history["seq"] <= all_acted].sort_values(["seq", "model_id"]).itertuples():
+        vector[row.model_id] = row.new_weight
+    after_all_acted = trades.iloc[all_acted:]
     raw = {}
     for m in summary.active:
-        pnl = trades.loc[trades["ai_model_id"] == m, "pnl"]
-        raw[m] = start[m] * 1.015 ** int((pnl > 0).sum()) * 0.992 ** int((pnl < 0).sum())
+        pnl = after_all_acted.loc[after_all_acted["ai_model_id"] == m, "pnl"]
+        raw[m] = vector[m] * 1.015 ** int((pnl > 0).sum()) * 0.992 ** int((pnl < 0).sum())
     total = sum(raw.values())
     after = summary.weights_after
     assert {m: after[m] for m in summary.active} == pytest.approx(
         {m: w / total for m, w in raw.items()}, rel=1e-9
     )
     # ... and the final vector can be rebuilt from model_weight_history alone.
-    vector: dict[str, float] = {}
+    vector = {}
     for row in history.sort_values(["seq", "model_id"]).itertuples():
         vector[row.model_id] = row.new_weight
     assert vector == pytest.approx(after, abs=1e-15)

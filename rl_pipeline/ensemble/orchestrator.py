@@ -5,20 +5,17 @@ before bar t; it goes LONG or SHORT when |score| >= threshold."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from rl_pipeline.models.base import Signals
 from rl_pipeline.rl.weight_update import WeightPath
+from rl_pipeline.timestamps import parse_time
 
 
 def weights_before_each_bar(path: WeightPath, bar_times: np.ndarray) -> np.ndarray:
     """(bars x active models): the weight vector in force at each bar (UTC epoch seconds).
 
     An update made when a trade exited at time e is in force for bars strictly after e."""
-    update_ts = pd.to_datetime(pd.Series(path.update_times, dtype=object), utc=True)
-    update_s = ((update_ts - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(seconds=1)).to_numpy(
-        np.int64
-    )
+    update_s = parse_time(path.update_times)
     count = np.searchsorted(update_s, bar_times, side="left")
     return np.asarray(path.vectors, dtype=np.float64)[count]
 

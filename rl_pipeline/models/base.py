@@ -105,3 +105,7 @@ class TradingModel(ABC):
     def training_record(self) -> list[TrainedArtifact]:
         """Models fitted during the last ``predict`` (empty for models that do not learn)."""
         return list(getattr(self, "trained", []))
+
+    def inaction_reason(self) -> str:
+        """Why the last ``predict`` may have made no trade (shown when it made none)."""
+        return "its signals never opened a position in the test period"

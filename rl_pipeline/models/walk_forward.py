@@ -57,6 +57,7 @@ class WalkForwardClassifier(TradingModel):
         self.params = params
         self.context = context or ModelContext(session_id="adhoc")
         self.trained: list[TrainedArtifact] = []
+        self.largest_train_rows = 0
 
     @abstractmethod
     def make_estimator(self) -> Any: ...
@@ -78,6 +79,7 @@ class WalkForwardClassifier(TradingModel):
         signal = np.zeros(n, dtype=np.int8)
         confidence = np.zeros(n)
         self.trained = []
+        self.largest_train_rows = 0
         if not decide.any():
             return Signals(signal, confidence)
         columns = feature_columns(features)
@@ -94,6 +96,7 @@ class WalkForwardClassifier(TradingModel):
             if not rows.any():
                 continue
             train = known & finite & (label_end < start) & (ts >= start - window)
+            self.largest_train_rows = max(self.largest_train_rows, int(train.sum()))
             if train.sum() < p.min_train_rows or len(np.unique(label[train])) < 2:
                 continue  # not enough history yet: stay flat for this chunk
             estimator = self.make_estimator()
@@ -106,6 +109,18 @@ class WalkForwardClassifier(TradingModel):
             accuracy = float((estimator.predict(x[train]) == label[train]).mean())
             self.trained.append(self.record(estimator, int(start), int(train.sum()), accuracy))
         return Signals(signal, confidence)
+
+    def inaction_reason(self) -> str:
+        if not self.trained:
+            return (
+                f"could not train: at most {self.largest_train_rows} labelled rows in a "
+                f"{self.params.train_window_days}-day training window, "
+                f"min_train_rows is {self.params.min_train_rows}"
+            )
+        return (
+            f"trained {len(self.trained)} time(s) but its P(up) never left "
+            f"0.5 +- {self.params.signal_margin}"
+        )
 
     def record(self, estimator: Any, cutoff: int, rows: int, accuracy: float) -> TrainedArtifact:
         metrics = {"train_rows": float(rows), "train_accuracy": accuracy}

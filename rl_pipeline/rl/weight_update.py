@@ -1,8 +1,16 @@
-"""The reinforcement rule (docs/SEMANTICS.md): multiplicative reward and punishment per closed
-trade, then projection of the active weights onto the capped simplex.
+"""The weight engine (docs/SEMANTICS.md): any registered rule's multiplicative update per
+outcome, the projection of the acting models' weights back onto their mass within the bounds,
+and the sleeping-experts convention.
 
-The rule is sequential by nature (each update depends on the previous weights), so it is a plain
-loop over trades on a handful of floats.
+A model *acts* from its first outcome in the session on (its first closed trade, or in period
+mode the first period in which it held a position). Until then it sleeps: its weight stays
+exactly at its start value and the rule moves weight only among the models that have acted,
+whose total mass it keeps. A model that never acts ends the session with its start weight.
+
+Updates are sequential by nature, but multiplying weights and renormalising commute: while the
+acting set is fixed, no bound binds and the rule does not share mass, a whole run of updates is
+one cumulative product per model (vectorised). An update that would leave the bounds is
+projected on its own, then the next run starts.
 """
 
 from __future__ import annotations
@@ -12,38 +20,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rl_pipeline.config import SessionConfig
+from rl_pipeline.rl.parameters import WeightRule
+from rl_pipeline.rl.rules import UpdateRule, get_rule
 
-
-@dataclass(frozen=True)
-class WeightRule:
-    learning_rate: float = 0.01
-    reward_multiplier: float = 1.5
-    punishment_multiplier: float = 0.8
-    mode: str = "binary"
-    scale_pct: float = 1.0
-    g_max: float = 3.0
-    min_weight: float = 0.05
-    max_weight: float = 0.9
-
-    @classmethod
-    def from_config(cls, config: SessionConfig) -> WeightRule:
-        w = config.weights
-        return cls(
-            config.learning_rate,
-            config.reward_multiplier,
-            config.punishment_multiplier,
-            w.mode,
-            w.scale_pct,
-            w.g_max,
-            w.min_weight,
-            w.max_weight,
-        )
-
-    def step_size(self, pnl_percent: float) -> float:
-        if self.mode == "binary":
-            return 1.0
-        return min(abs(pnl_percent) / self.scale_pct, self.g_max)
+__all__ = [
+    "ClosedTrade",
+    "PeriodOutcome",
+    "WeightChange",
+    "WeightPath",
+    "WeightRule",
+    "apply_periods",
+    "apply_trades",
+    "effective_bounds",
+    "project",
+    "session_start_weights",
+    "widened_bounds",
+]
 
 
 @dataclass(frozen=True)
@@ -58,6 +50,17 @@ class ClosedTrade:
 
 
 @dataclass(frozen=True)
+class PeriodOutcome:
+    """One update period: each acting model's mark-to-market pnl over it. ``end`` is the time
+    of the period's last bar (the update is in force for bars after it)."""
+
+    start: str
+    end: str
+    pnl: dict[str, float]
+    pnl_percent: dict[str, float]
+
+
+@dataclass(frozen=True)
 class WeightChange:
     """One row of model_weight_history: the change of one model's weight at update ``seq``."""
 
@@ -67,13 +70,16 @@ class WeightChange:
     new_weight: float
     reason: str
     trade: ClosedTrade | None
+    period: PeriodOutcome | None = None
 
 
 @dataclass
 class WeightPath:
     """The weights through a session: after update k the active weights are
     ``vectors[k]`` (``vectors[0]`` = the start), effective from ``update_times[k - 1]``;
-    ``applied[k - 1]`` is the trade of update k."""
+    update k is the trade ``applied[k - 1]`` (per-trade updates) or the period
+    ``periods[k - 1]``. ``acted`` are the models that acted; the others kept their start
+    weight."""
 
     initial: dict[str, float]
     final: dict[str, float]
@@ -82,46 +88,74 @@ class WeightPath:
     update_times: list[str] = field(default_factory=list)
     vectors: list[list[float]] | np.ndarray = field(default_factory=list)
     applied: list[ClosedTrade] = field(default_factory=list)
+    periods: list[PeriodOutcome] = field(default_factory=list)
+    acted: list[str] = field(default_factory=list)
+    rule: str = "binary"
 
     @property
     def changes(self) -> list[WeightChange]:
-        """Every change of one model's weight, in update order (built on demand: the rule itself
+        """Every change of one model's weight, in update order (built on demand: the engine
         only keeps the vectors)."""
         out = []
         vectors = np.asarray(self.vectors, dtype=np.float64)
-        for k, trade in enumerate(self.applied, start=1):
-            traded = self.active.index(trade.model_id)
-            reason = "reward" if trade.pnl > 0 else "punishment"
+        for k in range(1, self.updates + 1):
             before, after = vectors[k - 1], vectors[k]
+            trade = self.applied[k - 1] if self.applied else None
+            period = self.periods[k - 1] if self.periods else None
             for j, model_id in enumerate(self.active):
-                if after[j] != before[j]:
-                    why = reason if j == traded else f"rebalance after {trade.model_id} {reason}"
-                    out.append(
-                        WeightChange(k, model_id, float(before[j]), float(after[j]), why, trade)
+                if after[j] == before[j]:
+                    continue
+                out.append(
+                    WeightChange(
+                        k,
+                        model_id,
+                        float(before[j]),
+                        float(after[j]),
+                        self._reason(model_id, trade, period),
+                        trade,
+                        period,
                     )
+                )
         return out
 
+    def _reason(
+        self, model_id: str, trade: ClosedTrade | None, period: PeriodOutcome | None
+    ) -> str:
+        if trade is not None:
+            reason = "reward" if trade.pnl > 0 else "punishment"
+            return (
+                reason
+                if model_id == trade.model_id
+                else f"rebalance after {trade.model_id} {reason}"
+            )
+        assert period is not None
+        if model_id not in period.pnl:
+            return f"{self.rule} period update (rebalance)"
+        return f"{self.rule} period update: pnl {period.pnl[model_id]:+.2f}"
 
-def project(raw: Sequence[float], min_weight: float, max_weight: float) -> list[float]:
-    """Scale ``raw`` by the one factor c that makes sum(clip(c * raw, lo, hi)) == 1.
+
+def project(
+    raw: Sequence[float], min_weight: float, max_weight: float, total: float = 1.0
+) -> list[float]:
+    """Scale ``raw`` by the one factor c that makes sum(clip(c * raw, lo, hi)) == total.
 
     Scaling (not shifting) keeps the ratios the rule learned among the unclipped weights. The
-    bounds widen to [min(lo, 1/n), max(hi, 1/n)] when n models could not satisfy them otherwise.
+    bounds widen to [min(lo, total/n), max(hi, total/n)] when n models could not meet them.
     """
     n = len(raw)
     if n == 0:
         return []
-    lo, hi = widened_bounds(n, min_weight, max_weight)
+    lo, hi = widened_bounds(n, min_weight, max_weight, total)
 
     def clipped(c: float) -> list[float]:
         return [min(max(c * v, lo), hi) for v in raw]
 
-    if n * lo >= 1.0 or not any(v > 0 for v in raw):
-        return [1.0 / n] * n
+    if n * lo >= total or not any(v > 0 for v in raw):
+        return [total / n] * n
     breaks = sorted({b / v for v in raw if v > 0 for b in (lo, hi)})
     prev = 0.0
     for b in breaks:
-        if sum(clipped(b)) >= 1.0:
+        if sum(clipped(b)) >= total:
             break
         prev = b
     else:
@@ -130,10 +164,10 @@ def project(raw: Sequence[float], min_weight: float, max_weight: float) -> list[
     free = [lo < mid * v < hi for v in raw]
     fixed_total = sum(w for w, f in zip(clipped(mid), free, strict=True) if not f)
     slope = sum(v for v, f in zip(raw, free, strict=True) if f)
-    c = (1.0 - fixed_total) / slope if slope > 0 else b
+    c = (total - fixed_total) / slope if slope > 0 else b
     weights = clipped(c)
-    total = sum(weights)
-    return [w / total for w in weights]
+    s = sum(weights)
+    return [w / s * total for w in weights]
 
 
 def session_start_weights(
@@ -148,55 +182,39 @@ def session_start_weights(
     return weights
 
 
-def widened_bounds(n: int, min_weight: float, max_weight: float) -> tuple[float, float]:
-    """[min(lo, 1/n), max(hi, 1/n)]: bounds that n weights summing to 1 can always meet."""
-    return min(min_weight, 1.0 / n), max(max_weight, 1.0 / n)
+def widened_bounds(
+    n: int, min_weight: float, max_weight: float, total: float = 1.0
+) -> tuple[float, float]:
+    """[min(lo, total/n), max(hi, total/n)]: bounds that n weights summing to total can meet."""
+    return min(min_weight, total / n), max(max_weight, total / n)
 
 
 def effective_bounds(n: int, rule: WeightRule) -> tuple[float, float]:
     return widened_bounds(n, rule.min_weight, rule.max_weight)
 
 
-def factors(rule: WeightRule, pnl: np.ndarray, pnl_percent: np.ndarray) -> np.ndarray:
-    """The multiplier of each (non-zero pnl) trade's model weight."""
-    if rule.mode == "binary":
-        g = np.ones(len(pnl))
-    else:
-        g = np.minimum(np.abs(pnl_percent) / rule.scale_pct, rule.g_max)
-    return np.where(
-        pnl > 0,
-        1.0 + rule.learning_rate * rule.reward_multiplier * g,
-        1.0 - rule.learning_rate * rule.punishment_multiplier * g,
-    )
-
-
-def weight_vectors(
-    start: np.ndarray, model_index: np.ndarray, factor: np.ndarray, lo: float, hi: float
+def _product_runs(
+    start: np.ndarray, factor: np.ndarray, lo: float, hi: float, mass: float
 ) -> np.ndarray:
-    """(updates + 1) x models: the weight vector after each update.
-
-    Multiplying one weight and renormalising commutes, so while no bound binds a whole run of
-    updates is one cumulative product per model (vectorised); the update that would leave
-    [lo, hi] is projected on its own, then the next run starts. Runs grow while they succeed.
-    """
-    n_updates, n = len(factor), len(start)
-    vectors = np.empty((n_updates + 1, n))
+    """(updates + 1) x acting models under a rule whose updates commute: cumulative products
+    while no bound binds, a projection for the update that would leave [lo, hi]."""
+    n_updates = len(factor)
+    vectors = np.empty((n_updates + 1, start.shape[0]))
     vectors[0] = start
+    logs_all = np.log(factor)
     k, run = 0, 64
     while k < n_updates:
         size = min(run, n_updates - k)
-        logs = np.zeros((size, n))
-        logs[np.arange(size), model_index[k : k + size]] = np.log(factor[k : k + size])
-        trial = vectors[k] * np.exp(np.cumsum(logs, axis=0))
+        trial = vectors[k] * np.exp(np.cumsum(logs_all[k : k + size], axis=0))
         trial /= trial.sum(axis=1, keepdims=True)
+        if mass != 1.0:
+            trial *= mass
         inside = ((trial >= lo) & (trial <= hi)).all(axis=1)
         good = size if inside.all() else int(np.argmin(inside))
         vectors[k + 1 : k + 1 + good] = trial[:good]
         k += good
         if good < size:
-            raw = vectors[k].copy()
-            raw[model_index[k]] *= factor[k]
-            vectors[k + 1] = project(raw.tolist(), lo, hi)
+            vectors[k + 1] = project((vectors[k] * factor[k]).tolist(), lo, hi, mass)
             k += 1
             run = max(8, run // 4)
         else:
@@ -204,31 +222,128 @@ def weight_vectors(
     return vectors
 
 
+def _shared_steps(
+    start: np.ndarray,
+    factor: np.ndarray,
+    lo: float,
+    hi: float,
+    mass: float,
+    rule: UpdateRule,
+    p: WeightRule,
+) -> np.ndarray:
+    """A rule that shares mass after each update: one update at a time."""
+    vectors = np.empty((len(factor) + 1, start.shape[0]))
+    vectors[0] = start
+    for k in range(len(factor)):
+        projected = np.asarray(project((vectors[k] * factor[k]).tolist(), lo, hi, mass))
+        vectors[k + 1] = rule.share(projected, mass, p)
+    return vectors
+
+
+def weight_vectors(
+    start: np.ndarray, factor: np.ndarray, acting: np.ndarray, p: WeightRule
+) -> np.ndarray:
+    """(updates + 1) x models. ``factor[k]`` multiplies the weights at update k (1 for models
+    without an outcome); ``acting[k]`` marks the models that have acted by update k (it only
+    grows). Sleeping models keep their weight; the acting ones keep their joint mass."""
+    rule = get_rule(p.rule)
+    n_updates, n = factor.shape
+    vectors = np.empty((n_updates + 1, n))
+    vectors[0] = start
+    if n_updates == 0:
+        return vectors
+    changes = np.flatnonzero((acting[1:] != acting[:-1]).any(axis=1)) + 1
+    for seg_start, seg_end in zip(
+        np.concatenate(([0], changes)), np.concatenate((changes, [n_updates])), strict=True
+    ):
+        awake = acting[seg_start]
+        vectors[seg_start + 1 : seg_end + 1] = vectors[seg_start]
+        if not awake.any():
+            continue
+        cols = np.flatnonzero(awake)
+        # With every model acting the mass is exactly 1 (not a float sum a hair off it).
+        mass = 1.0 if awake.all() else float(vectors[seg_start, cols].sum())
+        lo, hi = widened_bounds(len(cols), p.min_weight, p.max_weight, mass)
+        seg_start_vector, seg_factor = vectors[seg_start, cols], factor[seg_start:seg_end][:, cols]
+        if rule.shares:
+            block = _shared_steps(seg_start_vector, seg_factor, lo, hi, mass, rule, p)
+        else:
+            block = _product_runs(seg_start_vector, seg_factor, lo, hi, mass)
+        vectors[seg_start + 1 : seg_end + 1, cols] = block[1:]
+    return vectors
+
+
+def _path(
+    start: dict[str, float],
+    active: list[str],
+    factor: np.ndarray,
+    acting: np.ndarray,
+    p: WeightRule,
+) -> tuple[np.ndarray, dict[str, float]]:
+    vectors = weight_vectors(
+        np.array([start[m] for m in active], dtype=np.float64), factor, acting, p
+    )
+    final = {m: 0.0 for m in start}
+    final.update({m: float(w) for m, w in zip(active, vectors[-1], strict=True)})
+    return vectors, final
+
+
 def apply_trades(
     start: dict[str, float], trades: Iterable[ClosedTrade], rule: WeightRule
 ) -> WeightPath:
-    """Run the rule over trades already sorted by (exit_time, entry_time, trade_id)."""
+    """One update per closed trade (pnl != 0), in the order given: (exit_time, entry_time,
+    trade_id)."""
     active = [m for m, w in start.items() if w > 0]
     index = {m: i for i, m in enumerate(active)}
     applied = [t for t in trades if t.pnl != 0.0 and t.model_id in index]
-    path = WeightPath(initial=dict(start), final=dict(start), active=active, applied=applied)
+    path = WeightPath(
+        initial=dict(start), final=dict(start), active=active, applied=applied, rule=rule.rule
+    )
     path.update_times = [t.exit_time for t in applied]
     path.updates = len(applied)
     if not active:
         path.vectors = np.zeros((1, 0))
         return path
-    lo, hi = effective_bounds(len(active), rule)
-    path.vectors = weight_vectors(
-        np.array([start[m] for m in active], dtype=np.float64),
-        np.array([index[t.model_id] for t in applied], dtype=np.int64),
-        factors(
-            rule,
-            np.array([t.pnl for t in applied], dtype=np.float64),
-            np.array([t.pnl_percent for t in applied], dtype=np.float64),
-        ),
-        lo,
-        hi,
+    model_index = np.array([index[t.model_id] for t in applied], dtype=np.int64)
+    per_trade = get_rule(rule.rule).factors(
+        np.array([t.pnl for t in applied], dtype=np.float64),
+        np.array([t.pnl_percent for t in applied], dtype=np.float64),
+        rule,
     )
-    path.final = {m: 0.0 for m in start}
-    path.final.update({m: float(w) for m, w in zip(active, path.vectors[-1], strict=True)})
+    factor = np.ones((len(applied), len(active)))
+    factor[np.arange(len(applied)), model_index] = per_trade
+    first = np.zeros((len(applied), len(active)), dtype=bool)
+    first[np.arange(len(applied)), model_index] = True
+    acting = np.logical_or.accumulate(first, axis=0) if len(applied) else first
+    path.vectors, path.final = _path(start, active, factor, acting, rule)
+    path.acted = [m for j, m in enumerate(active) if acting[:, j].any()]
+    return path
+
+
+def apply_periods(
+    start: dict[str, float], periods: Sequence[PeriodOutcome], rule: WeightRule
+) -> WeightPath:
+    """One update per period; each outcome's model has acted from its first period on."""
+    active = [m for m, w in start.items() if w > 0]
+    kept = [p for p in periods if any(m in p.pnl for m in active)]
+    path = WeightPath(
+        initial=dict(start), final=dict(start), active=active, periods=kept, rule=rule.rule
+    )
+    path.update_times = [p.end for p in kept]
+    path.updates = len(kept)
+    if not active:
+        path.vectors = np.zeros((1, 0))
+        return path
+    shape = (len(kept), len(active))
+    pnl, pct, has = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
+    for k, period in enumerate(kept):
+        for j, m in enumerate(active):
+            if m in period.pnl:
+                pnl[k, j], pct[k, j], has[k, j] = period.pnl[m], period.pnl_percent[m], True
+    factor = np.where(
+        has, get_rule(rule.rule).factors(pnl.ravel(), pct.ravel(), rule).reshape(shape), 1.0
+    )
+    acting = np.logical_or.accumulate(has, axis=0) if len(kept) else has
+    path.vectors, path.final = _path(start, active, factor, acting, rule)
+    path.acted = [m for j, m in enumerate(active) if acting[:, j].any()]
     return path

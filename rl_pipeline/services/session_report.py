@@ -1,8 +1,11 @@
 """Use case: the session report — did learning pay? The adaptive ensemble against the same
-ensemble on static initial weights, on equal weights, and each model alone."""
+ensemble on static weights, on equal weights and each model alone; the same signals replayed
+through every registered rule (the tournament); and the bootstrap verdict on the daily P&L
+differences (docs/SEMANTICS.md)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -12,7 +15,22 @@ from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
 from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
-from rl_pipeline.rl.weight_update import WeightPath
+from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
+from rl_pipeline.evaluation.daily import daily_pnl
+from rl_pipeline.rl.rules import rule_names
+from rl_pipeline.rl.weight_update import WeightPath, WeightRule
+from rl_pipeline.services.weight_learning import learn_weights
+
+
+@dataclass(frozen=True)
+class EnsembleRun:
+    """One ensemble over the test period: its metrics and its equity curve."""
+
+    metrics: PerformanceMetrics
+    curve: EquityCurve
+
+    def daily(self) -> np.ndarray:
+        return daily_pnl(self.curve)[1]
 
 
 def signal_matrices(
@@ -28,13 +46,13 @@ def signal_matrices(
     return s, c
 
 
-def ensemble_metrics(
+def ensemble_run(
     test_bars: pd.DataFrame,
     weights: np.ndarray,
     s: np.ndarray,
     c: np.ndarray,
     config: SessionConfig,
-) -> PerformanceMetrics:
+) -> EnsembleRun:
     codes = pd.factorize(test_bars["symbol"])[0]
     costs = Costs(config.costs.fee_bps, config.costs.slippage_bps)
     size = config.backtest.trade_size
@@ -52,7 +70,27 @@ def ensemble_metrics(
         size,
         config.backtest.starting_capital,
     )
-    return compute_metrics(trades.pnl, curve, config.backtest.periods_per_year)
+    return EnsembleRun(compute_metrics(trades.pnl, curve, config.backtest.periods_per_year), curve)
+
+
+def verdict(adaptive: EnsembleRun, baseline: EnsembleRun, config: SessionConfig) -> dict:
+    """The bootstrap verdict on adaptive - baseline daily P&L."""
+    v = config.verdict
+    return paired_block_bootstrap(
+        adaptive.daily() - baseline.daily(), v.resamples, v.seed, v.block_days
+    ).as_dict()
+
+
+def ensemble_summary(run: EnsembleRun, path: WeightPath) -> dict[str, Any]:
+    m = run.metrics
+    return {
+        "total_pnl": m.total_pnl,
+        "sharpe": m.sharpe_ratio,
+        "max_drawdown": m.max_drawdown,
+        "total_trades": m.total_trades,
+        "win_rate": m.win_rate,
+        "final_weights": path.final,
+    }
 
 
 def build_report(
@@ -61,27 +99,70 @@ def build_report(
     path: WeightPath,
     model_metrics: dict[str, PerformanceMetrics],
     config: SessionConfig,
+    trades: pd.DataFrame,
+    curves: dict[str, EquityCurve],
+    not_acting: dict[str, str],
+    static_weights: dict[str, float] | None = None,
 ) -> dict[str, Any]:
+    """The report of one session. ``static_weights`` (default: the session's start weights)
+    are the baseline held fixed; a campaign passes its own start weights."""
     models = list(path.active)
     n = len(test_bars)
+    bar_ts = test_bars["ts"].to_numpy()
     s, c = signal_matrices(signals, models, n)
-    adaptive = weights_before_each_bar(path, test_bars["ts"].to_numpy())
-    static = np.tile(np.asarray(path.vectors[0]), (n, 1))
+    static_start = static_weights or path.initial
+    static = np.tile([static_start.get(m, 0.0) for m in models], (n, 1))
     equal = np.full((n, len(models)), 1.0 / len(models))
-    ensembles = {
-        name: ensemble_metrics(test_bars, w, s, c, config).as_dict()
-        for name, w in (("adaptive", adaptive), ("static_initial", static), ("equal", equal))
+    runs = {
+        "adaptive": ensemble_run(test_bars, weights_before_each_bar(path, bar_ts), s, c, config),
+        "static_initial": ensemble_run(test_bars, static, s, c, config),
+        "equal": ensemble_run(test_bars, equal, s, c, config),
     }
+    tournament = []
+    for name in rule_names():
+        if name == path.rule:
+            rule_path, run = path, runs["adaptive"]
+        else:
+            try:
+                rule = WeightRule.from_config(config, rule=name)
+                rule_path = learn_weights(path.initial, trades, curves, rule, config)
+            except ValueError as exc:  # parameters this rule cannot take (a loss would zero w)
+                tournament.append({"rule": name, "error": str(exc)})
+                continue
+            weights = weights_before_each_bar(rule_path, bar_ts)
+            run = ensemble_run(test_bars, weights, s, c, config)
+        tournament.append(
+            {
+                "rule": name,
+                **ensemble_summary(run, rule_path),
+                "verdict": {
+                    "adaptive_minus_static": verdict(run, runs["static_initial"], config),
+                    "adaptive_minus_equal": verdict(run, runs["equal"], config),
+                },
+            }
+        )
     singles = {m: model_metrics[m].as_dict() for m in models}
-    best = max(models, key=lambda m: singles[m]["total_pnl"])
-    adaptive_pnl = ensembles["adaptive"]["total_pnl"]
+    traded = [m for m in models if m in path.acted]
+    best = max(traded, key=lambda m: singles[m]["total_pnl"]) if traded else None
+    adaptive_pnl = runs["adaptive"].metrics.total_pnl
+    session_verdict = {
+        "adaptive_minus_static": verdict(runs["adaptive"], runs["static_initial"], config),
+        "adaptive_minus_equal": verdict(runs["adaptive"], runs["equal"], config),
+    }
     return {
-        "ensembles": ensembles,
+        "rule": path.rule,
+        "update_every": config.weights.update_every,
+        "ensembles": {name: run.metrics.as_dict() for name, run in runs.items()},
         "models_alone": singles,
         "best_single_model": best,
-        "regret_vs_best_model": singles[best]["total_pnl"] - adaptive_pnl,
-        "adaptive_minus_static": adaptive_pnl - ensembles["static_initial"]["total_pnl"],
-        "learning_paid": adaptive_pnl > ensembles["static_initial"]["total_pnl"],
+        "best_in_hindsight_pnl": singles[best]["total_pnl"] if best else None,
+        "regret_vs_best_model": singles[best]["total_pnl"] - adaptive_pnl if best else None,
+        "adaptive_minus_static": adaptive_pnl - runs["static_initial"].metrics.total_pnl,
+        "learning_paid": session_verdict["adaptive_minus_static"]["answer"],
+        "verdict": session_verdict,
+        "tournament": tournament,
+        "not_acting": not_acting,
+        "static_weights": static_start,
         "ensemble_threshold": config.ensemble.threshold,
     }
 

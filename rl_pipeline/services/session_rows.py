@@ -9,12 +9,8 @@ import pandas as pd
 
 from rl_pipeline.backtest.metrics import PerformanceMetrics
 from rl_pipeline.backtest.trades import Costs, TradeArrays
-from rl_pipeline.rl.weight_update import WeightPath
-
-
-def format_time(ts: np.ndarray) -> np.ndarray:
-    """UTC epoch seconds -> 'YYYY-MM-DD HH:MM:SS', the format of SQLite's CURRENT_TIMESTAMP."""
-    return pd.to_datetime(ts, unit="s", utc=True).strftime("%Y-%m-%d %H:%M:%S").to_numpy()
+from rl_pipeline.rl.weight_update import WeightChange, WeightPath
+from rl_pipeline.timestamps import format_time
 
 
 def trade_rows(
@@ -104,7 +100,6 @@ def history_rows(
         for model_id, new in path.initial.items()
     ]
     for change in path.changes:
-        t = change.trade
         rows.append(
             (
                 f"{session_id}-{change.seq:07d}-{change.model_id}",
@@ -112,23 +107,37 @@ def history_rows(
                 change.model_id,
                 change.old_weight,
                 change.new_weight,
-                t.exit_time,
+                change.trade.exit_time if change.trade else change.period.end,
                 change.reason,
-                json.dumps(
-                    {
-                        "seq": change.seq,
-                        "trade_id": t.trade_id,
-                        "trade_model_id": t.model_id,
-                        "symbol": t.symbol,
-                        "pnl": t.pnl,
-                        "pnl_percent": t.pnl_percent,
-                        "entry_time": t.entry_time,
-                        "exit_time": t.exit_time,
-                    }
-                ),
+                json.dumps(update_context(change, path.rule)),
             )
         )
     return rows
+
+
+def update_context(change: WeightChange, rule: str) -> dict:
+    """The ``trade_context`` JSON of one change: the trade, or the period and its pnls."""
+    t, period = change.trade, change.period
+    if t is not None:
+        return {
+            "seq": change.seq,
+            "rule": rule,
+            "trade_id": t.trade_id,
+            "trade_model_id": t.model_id,
+            "symbol": t.symbol,
+            "pnl": t.pnl,
+            "pnl_percent": t.pnl_percent,
+            "entry_time": t.entry_time,
+            "exit_time": t.exit_time,
+        }
+    return {
+        "seq": change.seq,
+        "rule": rule,
+        "period_start": period.start,
+        "period_end": period.end,
+        "pnl": period.pnl,
+        "pnl_percent": period.pnl_percent,
+    }
 
 
 def metric_rows(session_id: str, metrics: dict[str, PerformanceMetrics]) -> list[tuple]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import shutil
 import sqlite3
 import traceback
@@ -24,25 +25,22 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, TrainedArtifact
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
-from rl_pipeline.rl.weight_update import (
-    ClosedTrade,
-    WeightPath,
-    WeightRule,
-    apply_trades,
-    session_start_weights,
-)
+from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
 from rl_pipeline.services.session_checks import weight_vector_problems
 from rl_pipeline.services.session_report import build_report, empty_curve
-from rl_pipeline.services.session_rows import format_time, history_rows, metric_rows, trade_rows
+from rl_pipeline.services.session_rows import history_rows, metric_rows, trade_rows
 from rl_pipeline.services.versions import session_versions
+from rl_pipeline.services.weight_learning import learn_weights
 from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.bars import last_timestamp, list_symbols, read_bars
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
+from rl_pipeline.timestamps import format_time
 
 SECONDS_PER_DAY = 86_400
 NO_LLM = (None, "no Mistral server requested for this session")
+log = logging.getLogger("rl_pipeline.session")
 
 
 class SessionError(RuntimeError):
@@ -76,6 +74,7 @@ class ModelSignals:
     inactive: dict[str, str]
     parameters: dict[str, dict[str, Any]]
     training: dict[str, list[TrainedArtifact]] = field(default_factory=dict)
+    idle_reasons: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -91,7 +90,8 @@ class WeightOutcome:
     session: SessionHandle
     path: WeightPath
     history_rows: int
-    live_before: dict[str, float]
+    live_before: dict[str, float]  # the weights the session started from (live unless given)
+    not_acting: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,8 @@ class SessionSummary:
     active: tuple[str, ...]
     inactive: dict[str, str] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
+    not_acting: dict[str, str] = field(default_factory=dict)
+    weights_learned: dict[str, float] = field(default_factory=dict)
 
 
 T = TypeVar("T")
@@ -158,8 +160,13 @@ def open_session(
 
 @session_stage("market_bars")
 def load_market_window(
-    conn: sqlite3.Connection, session_id: str, handle: SessionHandle
+    conn: sqlite3.Connection,
+    session_id: str,
+    handle: SessionHandle,
+    test_end_ts: int | None = None,
 ) -> MarketWindow:
+    """History plus the test period ending at the last stored bar, or at ``test_end_ts`` (a
+    campaign's earlier sessions); no bar after the test period is loaded."""
     config = handle.config
     stored = list_symbols(conn)
     symbols = list(config.symbols) or stored
@@ -168,10 +175,11 @@ def load_market_window(
     unknown = sorted(set(symbols) - set(stored))
     if unknown:
         raise SessionError(f"symbols: no bars stored for {', '.join(unknown)}")
-    end = last_timestamp(conn, symbols)
+    end = last_timestamp(conn, symbols) if test_end_ts is None else test_end_ts
     test_start = end - config.test_period_days * SECONDS_PER_DAY + 1
     since = test_start - config.backtest.history_days * SECONDS_PER_DAY
     bars = read_bars(conn, symbols, since)
+    bars = bars[bars["ts"].to_numpy() <= end].reset_index(drop=True)
     bars["in_test"] = bars["ts"].to_numpy() >= test_start
     return MarketWindow(handle, bars, test_start, end)
 
@@ -228,7 +236,7 @@ def compute_signals(
     decide = window.bars["in_test"].to_numpy()
     test_bars = window.bars.loc[decide, ["symbol", "ts", "open", "high", "low", "close"]]
     test_bars = test_bars.reset_index(drop=True)
-    frames, active, inactive, parameters, training = [], [], {}, {}, {}
+    frames, active, inactive, parameters, training, idle = [], [], {}, {}, {}, {}
     for model_id, factory in MODEL_FACTORIES.items():
         if factory is None:
             inactive[model_id] = NOT_BUILT_REASON
@@ -244,6 +252,7 @@ def compute_signals(
         predicted = model.predict(features, decide)
         parameters[model_id] = model.describe()
         training[model_id] = model.training_record()
+        idle[model_id] = model.inaction_reason()
         active.append(model_id)
         frames.append(
             pd.DataFrame(
@@ -266,6 +275,7 @@ def compute_signals(
         inactive,
         parameters,
         training,
+        idle,
     )
 
 
@@ -305,31 +315,37 @@ def run_winrate_test(
 
 @session_stage("model_weights")
 def apply_reinforcement(
-    conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome
+    conn: sqlite3.Connection,
+    session_id: str,
+    outcome: TradeOutcome,
+    start_weights: dict[str, float] | None = None,
 ) -> WeightOutcome:
-    """Reward or punish each model's weight per closed trade, in exit order; log every change."""
-    rule = WeightRule.from_config(outcome.session.config)
+    """Learn the weights with the session's rule (per closed trade in exit order, or per
+    period); log every change. The session starts from the live weights unless
+    ``start_weights`` are given (a campaign passes the previous session's final weights)."""
+    config = outcome.session.config
+    rule = WeightRule.from_config(config)
     live = ai_models.live_weights(conn)
-    start = session_start_weights(live, outcome.signals.active, rule)
-    trades = outcome.trades
-    closed = [
-        ClosedTrade(*row)
-        for row in zip(
-            trades["trade_id"],
-            trades["ai_model_id"],
-            trades["pnl"].astype(float),
-            trades["pnl_percent"].astype(float),
-            trades["exit_time"],
-            trades["entry_time"],
-            trades["symbol"],
-            strict=True,
+    start = session_start_weights(start_weights or live, outcome.signals.active, rule)
+    path = learn_weights(start, outcome.trades, outcome.curves, rule, config)
+    not_acting = {
+        m: outcome.signals.idle_reasons.get(m, "it made no trade with a non-zero pnl")
+        for m in outcome.signals.active
+        if m not in path.acted
+    }
+    for model_id, reason in not_acting.items():
+        log.warning(
+            "session %s: %s did not act (%s); its weight stays %.6f",
+            session_id,
+            model_id,
+            reason,
+            start[model_id],
         )
-    ]
-    path = apply_trades(start, closed, rule)
     start_time = format_time(outcome.signals.test_bars["ts"].iloc[:1].to_numpy())[0]
-    rows = history_rows(session_id, path, live, start_time)
+    before = start_weights or live
+    rows = history_rows(session_id, path, before, start_time)
     results.replace_weight_history(conn, session_id, rows)
-    return WeightOutcome(outcome.session, path, len(rows), live)
+    return WeightOutcome(outcome.session, path, len(rows), before, not_acting)
 
 
 def check_weights(weights: dict[str, float], active: tuple[str, ...], rule: WeightRule) -> None:
@@ -365,9 +381,14 @@ class MetricsOutcome:
 
 @session_stage("performance_metrics")
 def record_metrics(
-    conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome, weights: WeightOutcome
+    conn: sqlite3.Connection,
+    session_id: str,
+    outcome: TradeOutcome,
+    weights: WeightOutcome,
+    static_weights: dict[str, float] | None = None,
 ) -> MetricsOutcome:
-    """Per-model metrics and the ensemble report; the metrics replace the session's rows."""
+    """Per-model metrics and the ensemble report; the metrics replace the session's rows.
+    ``static_weights``: the report's fixed-weights baseline (default: the start weights)."""
     config = outcome.session.config
     metrics: dict[str, PerformanceMetrics] = {}
     for model_id in weights.path.final:
@@ -375,7 +396,15 @@ def record_metrics(
         curve = outcome.curves.get(model_id, empty_curve(config))
         metrics[model_id] = compute_metrics(pnl, curve, config.backtest.periods_per_year)
     report = build_report(
-        outcome.signals.test_bars, outcome.signals.signals, weights.path, metrics, config
+        outcome.signals.test_bars,
+        outcome.signals.signals,
+        weights.path,
+        metrics,
+        config,
+        outcome.trades,
+        outcome.curves,
+        weights.not_acting,
+        static_weights,
     )
     results.replace_metrics(conn, session_id, metric_rows(session_id, metrics))
     return MetricsOutcome(outcome.session, metrics, report)
@@ -402,6 +431,8 @@ def finish_session(
         outcome.signals.active,
         outcome.signals.inactive,
         measured.report,
+        weights.not_acting,
+        weights.path.final,
     )
     versions = trained_versions(session_id, outcome.signals)
     if publish:
@@ -462,6 +493,8 @@ def summary_json(summary: SessionSummary, parameters: dict[str, dict[str, Any]])
             "session_id": summary.session_id,
             "active_models": list(summary.active),
             "inactive_models": summary.inactive,
+            "not_acting_models": summary.not_acting,
+            "weights_learned": summary.weights_learned,
             "weights_before": summary.weights_before,
             "weights_after": summary.weights_after,
             "metrics": {m: x.as_dict() for m, x in summary.metrics.items()},
@@ -476,9 +509,10 @@ def run_session(
     config: SessionConfig,
     session_id: str | None = None,
     llm: tuple[LLMEndpoint | None, str] = NO_LLM,
+    publish: bool = True,
 ) -> SessionSummary:
     """All stages in order, in this process (the plain-Python path; Dagster runs the same
-    stages as assets)."""
+    stages as assets). With ``publish=False`` the live weights stay as they are."""
     handle = open_session(conn, config, session_id)
     sid = handle.session_id
     window = load_market_window(conn, sid, handle)
@@ -486,4 +520,5 @@ def run_session(
     signals = compute_signals(conn, sid, window, features, llm)
     outcome = run_winrate_test(conn, sid, signals)
     weights = apply_reinforcement(conn, sid, outcome)
-    return complete_session(conn, sid, outcome, weights)
+    measured = record_metrics(conn, sid, outcome, weights)
+    return finish_session(conn, sid, outcome, weights, measured, publish)

@@ -1,0 +1,1 @@
+"""Judging learning: daily P&L of strategies and the paired block bootstrap verdict."""
