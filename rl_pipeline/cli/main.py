@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -9,6 +10,7 @@ import click
 
 from rl_pipeline.cli.analytics_commands import analytics, performance
 from rl_pipeline.cli.api_commands import api
+from rl_pipeline.cli.campaign_commands import campaign
 from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.cli.config_commands import config
 from rl_pipeline.cli.mistral_commands import mistral
@@ -78,9 +80,17 @@ def session_new() -> None:
 
 @session.command("show")
 @click.argument("session_id", required=False)
-def session_show(session_id: str | None) -> None:
-    """Summary of SESSION_ID (default: the latest session)."""
-    from rl_pipeline.services.session_queries import format_session_view, get_session_view
+@click.option(
+    "--json", "as_json", is_flag=True, help="The whole view as JSON (report, tournament, verdict)."
+)
+def session_show(session_id: str | None, as_json: bool) -> None:
+    """Summary of SESSION_ID (default: the latest session): per-model results, the ensemble
+    report, the rule tournament and the verdict on learning."""
+    from rl_pipeline.services.session_queries import (
+        format_session_view,
+        get_session_view,
+        session_view_json,
+    )
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()
@@ -90,7 +100,10 @@ def session_show(session_id: str | None) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         conn.close()
-    click.echo(format_session_view(view))
+    if as_json:
+        click.echo(json.dumps(session_view_json(view), indent=2))
+    else:
+        click.echo(format_session_view(view))
     if view.status != "completed":
         raise SystemExit(1)
 
@@ -103,3 +116,4 @@ session.add_command(session_start)
 models.add_command(performance)
 main.add_command(analytics)
 main.add_command(api)
+main.add_command(campaign)

@@ -22,7 +22,9 @@ class SessionRunConfig(dg.Config):
     fee_bps: float = CostConfig().fee_bps
     slippage_bps: float = CostConfig().slippage_bps
     symbols: list[str] = Field(default_factory=list, description="empty = every stored symbol")
-    weight_update_mode: str = WeightRuleConfig().mode
+    weight_update_mode: str = Field(
+        WeightRuleConfig().rule, description="the update rule (weights.rule)"
+    )
 
     def to_session_config(self) -> SessionConfig:
         """Validated by the core model, so a bad value fails before the session opens."""
@@ -34,6 +36,6 @@ class SessionRunConfig(dg.Config):
                 "punishment_multiplier": self.punishment_multiplier,
                 "symbols": tuple(self.symbols),
                 "costs": {"fee_bps": self.fee_bps, "slippage_bps": self.slippage_bps},
-                "weights": {"mode": self.weight_update_mode},
+                "weights": {"rule": self.weight_update_mode},
             }
         )

@@ -59,6 +59,25 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
     )
 
 
+def session_view_json(view: SessionView) -> dict[str, Any]:
+    """The whole stored view of a session: the summary and, under ``report``, the ensemble
+    report (ensembles, tournament, verdict)."""
+    summary = dict(view.report or {})
+    report = summary.pop("ensemble_report", None)
+    return {
+        "session_id": view.session_id,
+        "status": view.status,
+        "start_time": view.start_time,
+        "end_time": view.end_time,
+        "stage": view.stage,
+        "error": view.error,
+        "trades_by_model": view.trades_by_model,
+        "history_rows": view.history_rows,
+        "summary": summary or None,
+        "report": report,
+    }
+
+
 def format_session_view(view: SessionView) -> str:
     """The short human summary printed by ``make run`` and ``rl-pipeline session show``."""
     lines = [f"session {view.session_id}: {view.status} (started {view.start_time} UTC)"]
@@ -79,6 +98,9 @@ def format_session_view(view: SessionView) -> str:
             )
         for model_id, reason in r["inactive_models"].items():
             lines.append(f"  {model_id} inactive: {reason}")
+        for model_id, reason in r.get("not_acting_models", {}).items():
+            weight = (r.get("ensemble_report") or {}).get("start_weights", {}).get(model_id, 0.0)
+            lines.append(f"  {model_id} did not act: {reason}; its weight stays {weight:.6f}")
         lines.append(f"  weight history rows: {view.history_rows}")
         if r.get("ensemble_report"):
             lines.extend(format_ensemble_report(r["ensemble_report"]))
@@ -102,10 +124,61 @@ def format_ensemble_report(report: dict[str, Any]) -> list[str]:
             f"  {name:<34} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
             f"{m['total_pnl']:>12,.2f} {sharpe:>8} {m['max_drawdown']:>8.2%}"
         )
-    verdict = "yes" if report["learning_paid"] else "no"
-    lines.append(
-        f"  learning paid (adaptive beat static initial weights): {verdict} "
-        f"({report['adaptive_minus_static']:+,.2f}); regret vs best single model "
-        f"({report['best_single_model']}): {report['regret_vs_best_model']:,.2f}"
-    )
+    lines.extend(format_tournament(report))
+    lines.extend(format_verdict(report))
     return lines
+
+
+def _interval(v: dict[str, Any]) -> str:
+    if v["ci_low"] is None:
+        return f"{v['answer']} (fewer than two days)"
+    return (
+        f"{v['answer']}: mean {v['mean']:+,.2f}/day, 95% CI [{v['ci_low']:+,.2f}, "
+        f"{v['ci_high']:+,.2f}], p = {v['p_value']:.3f}, {v['days']} days"
+    )
+
+
+def format_tournament(report: dict[str, Any]) -> list[str]:
+    """Every registered rule replayed on the session's signals."""
+    if "tournament" not in report:
+        return []
+    lines = [
+        "",
+        "  rule tournament (same signals, each rule from the same start weights)",
+        f"  {'rule':<12} {'trades':>7} {'pnl':>12} {'sharpe':>8} {'max dd':>8}  "
+        f"{'vs static':<13} {'vs equal':<13} final weights",
+    ]
+    for e in report["tournament"]:
+        if "error" in e:
+            lines.append(f"  {e['rule']:<12} not run: {e['error']}")
+            continue
+        sharpe = "n/a" if e["sharpe"] is None else f"{e['sharpe']:.2f}"
+        weights = " ".join(f"{m}={w:.3f}" for m, w in e["final_weights"].items() if w > 0)
+        mark = "*" if e["rule"] == report["rule"] else " "
+        lines.append(
+            f" {mark}{e['rule']:<12} {e['total_trades']:>7} {e['total_pnl']:>12,.2f} "
+            f"{sharpe:>8} {e['max_drawdown']:>8.2%}  "
+            f"{e['verdict']['adaptive_minus_static']['answer']:<13} "
+            f"{e['verdict']['adaptive_minus_equal']['answer']:<13} {weights}"
+        )
+    return lines
+
+
+def format_verdict(report: dict[str, Any]) -> list[str]:
+    best = report["best_single_model"]
+    regret = (
+        f"regret vs best single model ({best}): {report['regret_vs_best_model']:,.2f}"
+        if best
+        else "no model traded"
+    )
+    if "verdict" not in report:  # a report stored before the bootstrap verdict existed
+        return [f"  learning paid: {report['learning_paid']}; {regret}"]
+    v = report["verdict"]
+    return [
+        "",
+        f"  learning paid ({report['rule']}, updates every {report['update_every']}; paired "
+        "block bootstrap of daily P&L):",
+        f"    adaptive - static weights: {_interval(v['adaptive_minus_static'])}",
+        f"    adaptive - equal weights:  {_interval(v['adaptive_minus_equal'])}",
+        f"  {regret}",
+    ]

@@ -18,7 +18,7 @@ from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_e
 from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
 from rl_pipeline.evaluation.daily import daily_pnl
 from rl_pipeline.rl.rules import rule_names
-from rl_pipeline.rl.weight_update import WeightPath, WeightRule
+from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
 from rl_pipeline.services.weight_learning import learn_weights
 
 
@@ -110,7 +110,10 @@ def build_report(
     n = len(test_bars)
     bar_ts = test_bars["ts"].to_numpy()
     s, c = signal_matrices(signals, models, n)
-    static_start = static_weights or path.initial
+    if static_weights is None:
+        static_start = path.initial
+    else:
+        static_start = session_start_weights(static_weights, models, WeightRule.from_config(config))
     static = np.tile([static_start.get(m, 0.0) for m in models], (n, 1))
     equal = np.full((n, len(models)), 1.0 / len(models))
     runs = {
@@ -162,6 +165,7 @@ def build_report(
         "verdict": session_verdict,
         "tournament": tournament,
         "not_acting": not_acting,
+        "start_weights": path.initial,
         "static_weights": static_start,
         "ensemble_threshold": config.ensemble.threshold,
     }

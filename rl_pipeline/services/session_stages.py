@@ -90,8 +90,9 @@ class WeightOutcome:
     session: SessionHandle
     path: WeightPath
     history_rows: int
-    live_before: dict[str, float]  # the weights the session started from (live unless given)
+    live_before: dict[str, float]
     not_acting: dict[str, str] = field(default_factory=dict)
+    started_from: dict[str, float] = field(default_factory=dict)  # live, or a campaign's
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,7 @@ def apply_reinforcement(
     before = start_weights or live
     rows = history_rows(session_id, path, before, start_time)
     results.replace_weight_history(conn, session_id, rows)
-    return WeightOutcome(outcome.session, path, len(rows), before, not_acting)
+    return WeightOutcome(outcome.session, path, len(rows), live, not_acting, before)
 
 
 def check_weights(weights: dict[str, float], active: tuple[str, ...], rule: WeightRule) -> None:
@@ -426,7 +427,7 @@ def finish_session(
     summary = SessionSummary(
         session_id,
         measured.metrics,
-        weights.live_before,
+        weights.started_from or weights.live_before,
         weights.path.final if publish else weights.live_before,
         outcome.signals.active,
         outcome.signals.inactive,

@@ -68,6 +68,8 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "end_time": view.end_time,
         "models": model_summary(view),
         "history_rows": view.history_rows,
+        "not_acting_models": (view.report or {}).get("not_acting_models", {}),
+        "report": (view.report or {}).get("ensemble_report"),
     }
 
 
@@ -82,6 +84,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
             "model_id": model_id,
             "active": model_id in r["active_models"],
             "inactive_reason": r["inactive_models"].get(model_id),
+            "not_acting_reason": r.get("not_acting_models", {}).get(model_id),
             "trades": m["total_trades"],
             "win_rate": m["win_rate"],
             "total_pnl": m["total_pnl"],
@@ -89,6 +92,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
             "max_drawdown": m.get("max_drawdown"),
             "weight_before": r["weights_before"].get(model_id),
             "weight_after": r["weights_after"].get(model_id),
+            "weight_learned": r.get("weights_learned", r["weights_after"]).get(model_id),
         }
         for model_id, m in r["metrics"].items()
     ]

@@ -48,6 +48,14 @@ def last_timestamp(conn: sqlite3.Connection, symbols: list[str]) -> int | None:
     return None if row[0] is None else int(row[0])
 
 
+def first_timestamp(conn: sqlite3.Connection, symbols: list[str]) -> int | None:
+    marks = ",".join("?" * len(symbols))
+    row = conn.execute(
+        f"SELECT MIN(ts) FROM market_bars WHERE symbol IN ({marks})", symbols
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
 def read_bars(conn: sqlite3.Connection, symbols: list[str], since_ts: int) -> pd.DataFrame:
     """Bars of ``symbols`` with ``ts >= since_ts``, sorted by symbol then time."""
     marks = ",".join("?" * len(symbols))

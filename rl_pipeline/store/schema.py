@@ -194,6 +194,42 @@ CREATE TABLE stored_configurations (
 );
 """
 
+CAMPAIGNS_DDL = """
+CREATE TABLE campaigns (
+    campaign_id TEXT PRIMARY KEY,
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    ended_at TIMESTAMP,
+    status TEXT NOT NULL DEFAULT 'running' CHECK (status IN ('running', 'completed', 'failed')),
+    sessions INTEGER NOT NULL CHECK (sessions >= 1),
+    test_period_days INTEGER NOT NULL CHECK (test_period_days >= 1),
+    rule TEXT NOT NULL,
+    publish BOOLEAN NOT NULL,
+    configuration TEXT NOT NULL,      -- the effective SessionConfig JSON of every session
+    start_weights TEXT NOT NULL,      -- JSON: the static baseline, held fixed
+    pid INTEGER,                      -- the process running it (orphans become failed)
+    error TEXT,
+    result TEXT                       -- JSON: rules, models, best model, verdicts
+);
+CREATE TABLE campaign_sessions (
+    campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
+    seq INTEGER NOT NULL,             -- 1..sessions, in time order
+    session_id TEXT NOT NULL REFERENCES reinforcement_sessions(session_id),
+    test_start TIMESTAMP NOT NULL,
+    test_end TIMESTAMP NOT NULL,
+    PRIMARY KEY (campaign_id, seq)
+);
+CREATE INDEX idx_campaign_sessions_session ON campaign_sessions(session_id);
+CREATE TABLE campaign_curve (
+    campaign_id TEXT NOT NULL REFERENCES campaigns(campaign_id),
+    seq INTEGER NOT NULL,             -- after this many sessions
+    strategy TEXT NOT NULL,           -- 'rule:<name>', 'static', 'equal', 'model:<id>',
+                                      -- 'best_in_hindsight', 'regret_vs_best_model'
+    session_pnl REAL,                 -- P&L in this session alone (NULL for regret)
+    cumulative_pnl REAL NOT NULL,     -- (regret: best in hindsight - the campaign's rule)
+    PRIMARY KEY (campaign_id, seq, strategy)
+);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (the specification, section 6.2)", SPEC_DDL),
@@ -206,4 +242,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "the pid of the process that launches a requested session",
         "ALTER TABLE session_requests ADD COLUMN launcher_pid INTEGER;",
     ),
+    (7, "walk-forward campaigns and their sessions", CAMPAIGNS_DDL),
 ]
