@@ -44,6 +44,8 @@ ROUTES = {
     ("get", "/api/analytics/trades"),
     ("get", "/api/config/export"),
     ("post", "/api/config/import"),
+    ("post", "/api/campaigns/run"),
+    ("get", "/api/campaigns"),
 }
 VALID_WEIGHTS = {
     "trading_ai_weight": 0.3,

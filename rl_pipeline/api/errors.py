@@ -20,6 +20,7 @@ from rl_pipeline.mistral.errors import (
     PortInUseError,
     ServerAlreadyRunningError,
 )
+from rl_pipeline.services.campaign import CampaignError
 from rl_pipeline.services.config_store import DOCUMENT, ConfigValidationError
 from rl_pipeline.services.weights import WeightValidationError
 
@@ -54,6 +55,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, KeyError | IndexError):  # a bug, not an unknown session: a 500
             raise exc
         return JSONResponse(status_code=404, content={"detail": _message(exc)})
+
+    @app.exception_handler(CampaignError)
+    async def campaign_refused(request: Request, exc: CampaignError) -> JSONResponse:
+        field, _, message = str(exc).partition(": ")
+        return unprocessable([field_error(["body", field], message or str(exc))])
 
     @app.exception_handler(pydantic.ValidationError)
     async def invalid_config(request: Request, exc: pydantic.ValidationError) -> JSONResponse:

@@ -57,8 +57,14 @@ def paired_block_bootstrap(
     rng = np.random.default_rng(seed)
     blocks = math.ceil(n / length)
     starts = rng.integers(0, n, size=(resamples, blocks))
-    index = (starts[:, :, None] + np.arange(length)[None, None, :]) % n
-    means = d[index.reshape(resamples, -1)[:, :n]].mean(axis=1)
+    # A resample is blocks - 1 whole blocks and the first `tail` days of one more; the sums of
+    # every circular window of those two lengths are taken once from a cumulative sum.
+    tail = n - (blocks - 1) * length
+    cumulative = np.concatenate(([0.0], np.cumsum(np.concatenate((d, d)))))
+    first = np.arange(n)
+    whole = cumulative[first + length] - cumulative[first]
+    partial = cumulative[first + tail] - cumulative[first]
+    means = (whole[starts[:, :-1]].sum(axis=1) + partial[starts[:, -1]]) / n
     mean = float(d.mean())
     alpha = (1.0 - CONFIDENCE) / 2.0
     low, high = (float(x) for x in np.quantile(means, [alpha, 1.0 - alpha]))

@@ -235,8 +235,11 @@ def _shared_steps(
     vectors = np.empty((len(factor) + 1, start.shape[0]))
     vectors[0] = start
     for k in range(len(factor)):
-        projected = np.asarray(project((vectors[k] * factor[k]).tolist(), lo, hi, mass))
-        vectors[k + 1] = rule.share(projected, mass, p)
+        raw = vectors[k] * factor[k]
+        scaled = raw * (mass / raw.sum())
+        if not ((scaled >= lo) & (scaled <= hi)).all():  # a bound binds: the exact projection
+            scaled = np.asarray(project(raw.tolist(), lo, hi, mass))
+        vectors[k + 1] = rule.share(scaled, mass, p)
     return vectors
 
 

@@ -27,7 +27,7 @@ from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.session_report import EnsembleRun, ensemble_run, signal_matrices
-from rl_pipeline.services.weight_learning import learn_weights
+from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, campaigns
 from rl_pipeline.store.bars import first_timestamp, last_timestamp, list_symbols
 from rl_pipeline.timestamps import format_time
@@ -166,11 +166,12 @@ def _run_sessions(
         static.add(ensemble_run(test_bars, static_weights, s, c, config))
         equal_weights = np.full((n, len(active)), 1.0 / len(active))
         equal.add(ensemble_run(test_bars, equal_weights, s, c, config))
+        inputs = learning_inputs(outcome.trades, outcome.curves)
         for name, chain in rules.items():
             params = WeightRule.from_config(config, rule=name)
             begin = session_start_weights(chain.weights, active, params)
             try:
-                path = learn_weights(begin, outcome.trades, outcome.curves, params, config)
+                path = learn_weights(begin, inputs, params, config)
             except ValueError:  # parameters this rule cannot take: it keeps its weights
                 path = None
             if path is None:

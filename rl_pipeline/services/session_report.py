@@ -19,7 +19,7 @@ from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
 from rl_pipeline.evaluation.daily import daily_pnl
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
-from rl_pipeline.services.weight_learning import learn_weights
+from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,14 @@ def build_report(
         "equal": ensemble_run(test_bars, equal, s, c, config),
     }
     tournament = []
+    inputs = learning_inputs(trades, curves)
     for name in rule_names():
         if name == path.rule:
             rule_path, run = path, runs["adaptive"]
         else:
             try:
                 rule = WeightRule.from_config(config, rule=name)
-                rule_path = learn_weights(path.initial, trades, curves, rule, config)
+                rule_path = learn_weights(path.initial, inputs, rule, config)
             except ValueError as exc:  # parameters this rule cannot take (a loss would zero w)
                 tournament.append({"rule": name, "error": str(exc)})
                 continue

@@ -30,7 +30,7 @@ from rl_pipeline.services.session_checks import weight_vector_problems
 from rl_pipeline.services.session_report import build_report, empty_curve
 from rl_pipeline.services.session_rows import history_rows, metric_rows, trade_rows
 from rl_pipeline.services.versions import session_versions
-from rl_pipeline.services.weight_learning import learn_weights
+from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.bars import last_timestamp, list_symbols, read_bars
 from rl_pipeline.store.connection import transaction
@@ -328,7 +328,7 @@ def apply_reinforcement(
     rule = WeightRule.from_config(config)
     live = ai_models.live_weights(conn)
     start = session_start_weights(start_weights or live, outcome.signals.active, rule)
-    path = learn_weights(start, outcome.trades, outcome.curves, rule, config)
+    path = learn_weights(start, learning_inputs(outcome.trades, outcome.curves), rule, config)
     not_acting = {
         m: outcome.signals.idle_reasons.get(m, "it made no trade with a non-zero pnl")
         for m in outcome.signals.active

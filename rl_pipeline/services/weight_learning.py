@@ -3,6 +3,8 @@ model's mark-to-market equity (period updates), with any registered rule."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from rl_pipeline.backtest.trades import EquityCurve
@@ -18,21 +20,25 @@ from rl_pipeline.rl.weight_update import (
 from rl_pipeline.timestamps import parse_time
 
 
+@dataclass(frozen=True)
+class LearningInputs:
+    """What every rule learns from, built once per session: the closed trades in order, each
+    model's first entry and its equity curve."""
+
+    closed: list[ClosedTrade]
+    first_entry: dict[str, int]
+    curves: dict[str, EquityCurve]
+
+
 def closed_trades(trades: pd.DataFrame) -> list[ClosedTrade]:
     """Trade rows (sorted by exit_time, entry_time, trade_id) as the engine's trades."""
-    return [
-        ClosedTrade(*row)
-        for row in zip(
-            trades["trade_id"],
-            trades["ai_model_id"],
-            trades["pnl"].astype(float),
-            trades["pnl_percent"].astype(float),
-            trades["exit_time"],
-            trades["entry_time"],
-            trades["symbol"],
-            strict=True,
-        )
-    ]
+    columns = ("trade_id", "ai_model_id", "pnl", "pnl_percent", "exit_time", "entry_time")
+    values = [trades[c].tolist() for c in (*columns, "symbol")]
+    return [ClosedTrade(*row) for row in zip(*values, strict=True)]
+
+
+def learning_inputs(trades: pd.DataFrame, curves: dict[str, EquityCurve]) -> LearningInputs:
+    return LearningInputs(closed_trades(trades), first_entries(trades), curves)
 
 
 def first_entries(trades: pd.DataFrame) -> dict[str, int]:
@@ -46,8 +52,7 @@ def first_entries(trades: pd.DataFrame) -> dict[str, int]:
 
 def learn_weights(
     start: dict[str, float],
-    trades: pd.DataFrame,
-    curves: dict[str, EquityCurve],
+    inputs: LearningInputs,
     rule: WeightRule,
     config: SessionConfig,
 ) -> WeightPath:
@@ -62,12 +67,12 @@ def learn_weights(
         raise ValueError("learning_rate * punishment_multiplier must be < 1")
     period = rule.period
     if period.per_trade:
-        return apply_trades(start, closed_trades(trades), rule)
-    acting_curves = {m: curves[m] for m in start if start[m] > 0 and m in curves}
+        return apply_trades(start, inputs.closed, rule)
+    acting_curves = {m: inputs.curves[m] for m in start if start[m] > 0 and m in inputs.curves}
     outcomes = period_outcomes(
-        acting_curves, first_entries(trades), period, config.backtest.trade_size
+        acting_curves, inputs.first_entry, period, config.backtest.trade_size
     )
     return apply_periods(start, outcomes, rule)
 
 
-__all__ = ["closed_trades", "first_entries", "learn_weights"]
+__all__ = ["LearningInputs", "closed_trades", "first_entries", "learn_weights", "learning_inputs"]
