@@ -68,6 +68,10 @@ def test_job_runs_a_full_session_recorded_in_the_instance(
     metadata = summary.asset_materialization.metadata
     assert metadata["rows"].value == 4
     assert "trading_ai" in metadata["summary"].value
+    for rule in ("binary", "pnl_scaled", "hedge", "fixed_share"):
+        assert rule in metadata["tournament"].value
+    verdict = metadata["verdict"].value["adaptive_minus_static"]
+    assert metadata["learning_paid"].value == verdict["answer"]
     weights = instance.get_latest_materialization_event(dg.AssetKey("model_weights"))
     assert (
         "data:image/png;base64," in weights.asset_materialization.metadata["weight_evolution"].value
@@ -227,3 +231,24 @@ def test_parallel_job_computes_symbols_in_separate_steps_with_the_same_results(
         if e.step_key.startswith("features.features_of_symbol")
     }
     assert len(processes) == 2  # one process per symbol step
+
+
+def test_campaign_job_records_its_learning_curve_in_the_instance(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "campaign.yaml"
+    config = {"sessions": 2, "test_period_days": 4, "rule": "hedge"}
+    path.write_text(yaml.safe_dump({"ops": {"campaign": {"config": config}}}))
+    done, _ = execute_job("campaign_job", "-c", str(path), partitioned=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    campaign_id, status = small_store.execute(
+        "SELECT campaign_id, status FROM campaigns"
+    ).fetchone()
+    assert status == "completed"
+    event = dg.DagsterInstance.get().get_latest_materialization_event(dg.AssetKey("campaign"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["campaign_id"].value == campaign_id
+    assert metadata["dagster/row_count"].value == 2
+    assert "data:image/png;base64," in metadata["learning_curve"].value
+    assert "rule:hedge" in metadata["curve_table"].value
+    assert metadata["learning_paid"].value in {"yes", "no", "inconclusive"}

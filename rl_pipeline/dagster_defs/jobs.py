@@ -89,9 +89,18 @@ def weight_update_job() -> None:
     replay_session_trades()
 
 
+campaign_job = dg.define_asset_job(
+    "campaign_job",
+    selection=dg.AssetSelection.groups("campaigns"),
+    executor_def=dg.in_process_executor,
+    description="A walk-forward campaign (see the campaign asset); its learning curve is in "
+    "the asset's metadata.",
+)
+
 JOBS = [
     reinforcement_session_job,
     reinforcement_session_parallel_job,
     backtest_job,
     weight_update_job,
+    campaign_job,
 ]

@@ -41,3 +41,19 @@ def equity_curves(curves: dict[str, tuple[list[int], list[float]]]) -> str:
     ax.set_title("Equity curves")
     ax.legend(loc="best", fontsize=8)
     return figure_markdown(fig)
+
+
+def campaign_curve(curve: pd.DataFrame, strategies: list[str]) -> str:
+    """Cumulative P&L after each session of a campaign, per strategy."""
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ends = pd.to_datetime(curve["test_end"], utc=True)
+    for name in strategies:
+        style = "--" if name in ("static", "equal") else ":" if name == "best_in_hindsight" else "-"
+        ax.plot(ends, curve[name], style, marker="o", label=name.removeprefix("rule:"))
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_title("Campaign learning curve")
+    ax.set_xlabel("end of each session's test period (UTC)")
+    ax.set_ylabel("cumulative P&L")
+    ax.legend(loc="best", fontsize=8)
+    fig.autofmt_xdate()
+    return figure_markdown(fig)

@@ -182,7 +182,12 @@ def performance_metrics(
             "rows": len(measured.metrics),
             "summary": dg.MetadataValue.md(table.to_markdown(index=False)),
             "session_report": dg.MetadataValue.md(report_table(measured.report).to_markdown()),
-            "regret_vs_best_model": measured.report["regret_vs_best_model"],
+            "tournament": dg.MetadataValue.md(tournament_table(measured.report)),
+            "verdict": dg.MetadataValue.json(measured.report["verdict"]),
+            "not_acting": dg.MetadataValue.json(measured.report["not_acting"]),
+            "regret_vs_best_model": dg.MetadataValue.float(
+                measured.report["regret_vs_best_model"] or 0.0
+            ),
             "learning_paid": measured.report["learning_paid"],
         },
     )
@@ -235,6 +240,24 @@ def summary_table(measured: stages.MetricsOutcome, weights: stages.WeightOutcome
             for m, x in measured.metrics.items()
         ]
     )
+
+
+def tournament_table(report: dict) -> str:
+    """The rule tournament as Markdown: every rule on the session's signals, with its verdict."""
+    rows = [
+        {
+            "rule": e["rule"] + (" (this session)" if e["rule"] == report["rule"] else ""),
+            "trades": e.get("total_trades"),
+            "pnl": round(e["total_pnl"], 2) if "total_pnl" in e else None,
+            "sharpe": None if e.get("sharpe") is None else round(e["sharpe"], 3),
+            "max_drawdown": round(e["max_drawdown"], 4) if "max_drawdown" in e else None,
+            "vs static": e["verdict"]["adaptive_minus_static"]["answer"] if "verdict" in e else "",
+            "vs equal": e["verdict"]["adaptive_minus_equal"]["answer"] if "verdict" in e else "",
+            "not run": e.get("error", ""),
+        }
+        for e in report["tournament"]
+    ]
+    return pd.DataFrame(rows).to_markdown(index=False)
 
 
 def report_table(report: dict) -> pd.DataFrame:
