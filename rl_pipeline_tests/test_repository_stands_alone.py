@@ -13,8 +13,8 @@ from rl_pipeline_tests.conftest import PROJECT_ROOT
 # A markdown link target: [text](target), without a scheme (http:, mailto:) or an in-page anchor.
 MARKDOWN_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 # A path that climbs out of the checkout to a folder beside it (up one level into the shared
-# design folder), the design notes by name, or the project root's parent in Python. (Hostile test inputs such as "../x.gguf" that the
-# code must refuse are fine: they name no real place.)
+# design folder), the design notes by name, or the project root's parent in Python. Hostile
+# test inputs such as "../x.gguf" that the code must refuse are fine: they name no real place.
 CLIMBING_PATH = re.compile(
     r"\.\./shared\b|\bshared/(?:DESIGN|SPEC)\.md|(?:PROJECT_)?ROOT\.parent\b|\.parent\.parent\.parent"
 )
