@@ -244,6 +244,8 @@ def test_a_session_started_through_the_api_completes_as_a_dagster_run(server: Ap
         ({"test_period_days": 30, "punishment_multiplier": "x"}, ["body", "punishment_multiplier"]),
         ({"test_period_days": 30, "learning_rate": 0.9, "punishment_multiplier": 2}, ["body"]),
         ({"test_period_days": 30, "symbols": ["AAA"]}, ["body", "symbols"]),
+        ({"test_period_days": 30, "rule": "best"}, ["body", "rule"]),
+        ({"test_period_days": 30, "update_every": "2w"}, ["body", "update_every"]),
     ],
 )
 def test_bad_session_requests_start_nothing(

@@ -52,7 +52,24 @@ def test_session_start_waits_for_the_dagster_run(store: Path) -> None:
     assert bad.returncode == 1 and "rejected, nothing started: learning_rate" in bad.stderr
     assert dump(store) == before
 
-    done = cli("session", "start", "--test-period-days", "5", "--reward-multiplier", "2", "--wait")
+    unknown = cli("session", "start", "--test-period-days", "5", "--update-every", "2w")
+    assert unknown.returncode == 1
+    assert "rejected, nothing started: weights.update_every" in unknown.stderr
+    assert dump(store) == before
+
+    done = cli(
+        "session",
+        "start",
+        "--test-period-days",
+        "5",
+        "--reward-multiplier",
+        "2",
+        "--rule",
+        "fixed_share",
+        "--update-every",
+        "1d",
+        "--wait",
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     first = done.stdout.splitlines()[0]
     assert first.startswith("session ") and ": completed" in first
@@ -60,6 +77,8 @@ def test_session_start_waits_for_the_dagster_run(store: Path) -> None:
     session_id = first.split()[1].rstrip(":")
     shown = cli("session", "show", session_id)
     assert shown.returncode == 0 and shown.stdout.splitlines()[0] == first
+    report = json.loads(cli("session", "show", session_id, "--json").stdout)["report"]
+    assert (report["rule"], report["update_every"]) == ("fixed_share", "1d")
     log = (store.parent / "logs" / "cli.log").read_text().splitlines()
     assert any(line.endswith(f"rl-pipeline session show {session_id}") for line in log)
     assert len([line for line in log if session_id in line and "session show" not in line]) == 1

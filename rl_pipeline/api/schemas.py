@@ -6,9 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.rl.parameters import parse_update_every
+from rl_pipeline.rl.rules import rule_names
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 
@@ -40,6 +42,32 @@ class StartSessionRequest(_Body):
         *_rules("punishment_multiplier"),
         Field(description="default: the active configuration's (0.8 unless changed)"),
     ] = None
+    rule: str | None = Field(
+        None, description="update rule (weights.rule); default: the active configuration's"
+    )
+    update_every: str | None = Field(
+        None, description="weights.update_every: 'trade', a bar count or a duration (1h, 1d)"
+    )
+
+    @field_validator("rule")
+    @classmethod
+    def _known_rule(cls, value: str | None) -> str | None:
+        if value is not None and value not in rule_names():
+            raise ValueError(f"unknown rule {value!r}; registered: {', '.join(rule_names())}")
+        return value
+
+    @field_validator("update_every")
+    @classmethod
+    def _period(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_update_every(value)
+        return value
+
+    def overrides(self) -> dict:
+        """The SessionConfig fields this request names (the rest stay the configuration's)."""
+        given = self.model_dump(exclude_none=True)
+        weights = {k: given.pop(k) for k in ("rule", "update_every") if k in given}
+        return {**given, **({"weights": weights} if weights else {})}
 
 
 class StartSessionResponse(BaseModel):

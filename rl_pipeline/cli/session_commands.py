@@ -11,6 +11,7 @@ import click
 import pydantic
 
 from rl_pipeline.cli.cli_logging import start_logging
+from rl_pipeline.rl.rules import rule_names
 
 log = logging.getLogger("rl_pipeline.cli")
 ENDED = frozenset({"completed", "failed", "stopped"})
@@ -22,6 +23,15 @@ ENDED = frozenset({"completed", "failed", "stopped"})
 @click.option("--reward-multiplier", type=float, help="Default: the active configuration's (1.5).")
 @click.option(
     "--punishment-multiplier", type=float, help="Default: the active configuration's (0.8)."
+)
+@click.option(
+    "--rule",
+    type=click.Choice(rule_names()),
+    help="Update rule (weights.rule). Default: the active configuration's.",
+)
+@click.option(
+    "--update-every",
+    help="weights.update_every: 'trade', a bar count or a duration (1h, 1d).",
 )
 @click.option("--wait", is_flag=True, help="Wait until the session ends and print its summary.")
 @click.option(
@@ -37,6 +47,8 @@ def session_start(
     learning_rate: float | None,
     reward_multiplier: float | None,
     punishment_multiplier: float | None,
+    rule: str | None,
+    update_every: str | None,
     wait: bool,
     timeout: float,
     as_json: bool,
@@ -53,12 +65,14 @@ def session_start(
         "reward_multiplier": reward_multiplier,
         "punishment_multiplier": punishment_multiplier,
     }
+    weights = {"rule": rule, "update_every": update_every}
+    overrides = {k: v for k, v in given.items() if v is not None}
+    if any(v is not None for v in weights.values()):
+        overrides["weights"] = {k: v for k, v in weights.items() if v is not None}
     conn = open_store()
     try:
         try:
-            launched = launch_session(
-                conn, {k: v for k, v in given.items() if v is not None}, "cli"
-            )
+            launched = launch_session(conn, overrides, "cli")
         except pydantic.ValidationError as exc:
             raise click.ClickException(f"rejected, nothing started: {_problems(exc)}") from exc
         log.info("session %s started from the CLI", launched.session_id)

@@ -24,11 +24,23 @@ class LaunchedSession:
     config: SessionConfig
 
 
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied field by field, nested sections included: an
+    override names only the fields it changes."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def session_config_with(conn: sqlite3.Connection, overrides: Mapping[str, Any]) -> SessionConfig:
-    """The active configuration with ``overrides`` (top-level SessionConfig fields) applied and
-    the whole validated again; raises ``pydantic.ValidationError``."""
-    base = active_session_config(conn).model_dump()
-    return SessionConfig.model_validate({**base, **overrides})
+    """The active configuration with ``overrides`` (SessionConfig fields, nested sections as
+    dicts naming only what they change) applied and the whole validated again; raises
+    ``pydantic.ValidationError``."""
+    return SessionConfig.model_validate(merged(active_session_config(conn).model_dump(), overrides))
 
 
 def estimate_duration_minutes(conn: sqlite3.Connection) -> int:

@@ -20,7 +20,7 @@ SessionId = Annotated[str | None, Query(min_length=1, max_length=200)]
 def start(body: StartSessionRequest, request: Request) -> StartSessionResponse:
     """Queue a reinforcement session and launch it as a Dagster run; returns at once."""
     with store(request) as conn:
-        launched = launch_session(conn, body.model_dump(exclude_none=True), "api")
+        launched = launch_session(conn, body.overrides(), "api")
     return StartSessionResponse(
         status=True,
         session_id=launched.session_id,
