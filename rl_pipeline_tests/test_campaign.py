@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rl_pipeline.analytics.campaigns import campaign_learning_curve
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.services.campaign import CampaignError, campaign_view, run_campaign
@@ -21,6 +22,10 @@ from rl_pipeline_tests.support.cli import cli
 
 CONFIG = SessionConfig(backtest={"history_days": 20})
 SECONDS_PER_DAY = 86_400
+
+
+def small_store_path(conn: sqlite3.Connection) -> Path:
+    return Path(conn.execute("PRAGMA database_list").fetchone()["file"])
 
 
 def session_rows(conn: sqlite3.Connection, session_id: str) -> dict[str, pd.DataFrame]:
@@ -84,6 +89,12 @@ def test_a_campaign_carries_weights_forward_and_leaves_live_weights_alone(
     assert rows[-1]["regret_vs_best_model"] == pytest.approx(
         rows[-1][f"model:{best}"] - rows[-1]["rule:hedge"]
     )
+    # The DuckDB view the notebook plots holds the same curve.
+    long = campaign_learning_curve(small_store_path(small_store))
+    wide = long.pivot(index="seq", columns="strategy", values="cumulative_pnl")
+    for row in rows:
+        for strategy in ("rule:hedge", "static", "equal", "best_in_hindsight"):
+            assert wide.loc[row["seq"], strategy] == pytest.approx(row[strategy])
     # The campaign verdict is on all its days: the daily differences add up to the curve's.
     v = view["verdict"]["adaptive_minus_static"]
     assert v["days"] == 12

@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.services import session_stages as stages
+from rl_pipeline.services.campaign import run_campaign
 from rl_pipeline_tests.conftest import PROJECT_ROOT
 from rl_pipeline_tests.support.analytics_store import dump
 
@@ -53,6 +54,7 @@ def outputs_of(cell: nbformat.NotebookNode) -> tuple[str, int]:
 def test_notebook_runs_against_a_real_session(
     small_store: sqlite3.Connection, db_path: Path, venv_kernel: str
 ) -> None:
+    campaign = run_campaign(small_store, SessionConfig(), sessions=2, test_period_days=4)
     summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
     before = dump(db_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
@@ -70,7 +72,8 @@ def test_notebook_runs_against_a_real_session(
     text = "".join(t for t, _ in shown)
     assert f"store: {db_path}" in text
     assert f"session {summary.session_id}" in text
-    assert sum(n for _, n in shown) == 4, "metrics, weights, equity, hour+distribution figures"
+    assert sum(n for _, n in shown) == 5, "metrics, weights, equity, campaign, trade figures"
+    assert f"campaign {campaign['campaign_id']}: 2 sessions" in text
     trades = sum(m.total_trades for m in summary.metrics.values())
     assert f"{trades} trades" in text
     for row in model_performance(db_path):
