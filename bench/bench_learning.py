@@ -117,14 +117,26 @@ def bench_tournament(config: SessionConfig) -> dict:
     }
 
 
-def bench_default_session() -> float:
+def bench_default_session() -> dict:
+    """The default session's wall time in this process, and the part that builds its report
+    (baselines, the tournament of every rule, the verdicts)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "s.sqlite"
         init_store(db)
         conn = open_store(db)
         begin = time.perf_counter()
-        stages.run_session(conn, SessionConfig(), publish=False)
-        return time.perf_counter() - begin
+        handle = stages.open_session(conn, SessionConfig())
+        sid = handle.session_id
+        window = stages.load_market_window(conn, sid, handle)
+        features = stages.compute_features(conn, sid, window)
+        signals = stages.compute_signals(conn, sid, window, features)
+        outcome = stages.run_winrate_test(conn, sid, signals)
+        weights = stages.apply_reinforcement(conn, sid, outcome)
+        report_begin = time.perf_counter()
+        measured = stages.record_metrics(conn, sid, outcome, weights)
+        report_seconds = time.perf_counter() - report_begin
+        stages.finish_session(conn, sid, outcome, weights, measured, publish=False)
+        return {"seconds": time.perf_counter() - begin, "report_seconds": report_seconds}
 
 
 def bench_campaign(update_every: str, sessions: int = 12, days: int = 30) -> dict:
@@ -151,6 +163,7 @@ def bench_campaign(update_every: str, sessions: int = 12, days: int = 30) -> dic
                 "total_pnl": e["total_pnl"],
                 "vs_static": e["verdict"]["adaptive_minus_static"],
                 "vs_equal": e["verdict"]["adaptive_minus_equal"],
+                "vs_binary": e["verdict"]["adaptive_minus_binary"],
                 "final_weights": e["final_weights"],
             }
             for e in view["tournament"]
@@ -159,36 +172,39 @@ def bench_campaign(update_every: str, sessions: int = 12, days: int = 30) -> dic
 
 
 def interval(v: dict) -> str:
+    if v["ci_low"] is None:
+        return "n/a"
     return f"{v['mean']:+.1f} [{v['ci_low']:+.1f}, {v['ci_high']:+.1f}] {v['answer']}"
 
 
 def main() -> None:
     config = SessionConfig()
     quick = "--quick" in sys.argv
-    figures = {
-        "tournament": bench_tournament(config),
-        "default_session_seconds": bench_default_session(),
-    }
-    t = figures["tournament"]
-    share = t["report_seconds"] / figures["default_session_seconds"]
+    figures = {"tournament": bench_tournament(config), "default_session": bench_default_session()}
+    t, d = figures["tournament"], figures["default_session"]
     print(
         f"tournament of {len(t['rules'])} rules + baselines + verdicts on {t['bars']:,} bars "
-        f"({t['trades']:,} trades): {t['report_seconds']:.2f} s (learning the session's own "
-        f"weights: {t['learn_seconds']:.2f} s); the default session takes "
-        f"{figures['default_session_seconds']:.2f} s in-process ({share:.0%} of it)"
+        f"({t['trades']:,} trades): {t['report_seconds']:.2f} s "
+        f"({t['bars'] / t['report_seconds'] / 1e3:,.0f} k bars/s; learning the session's own "
+        f"weights: {t['learn_seconds']:.2f} s)"
+    )
+    print(
+        f"default session in-process: {d['seconds']:.2f} s, of which its report (tournament "
+        f"and verdicts) {d['report_seconds']:.2f} s ({d['report_seconds'] / d['seconds']:.0%})"
     )
     figures["campaigns"] = [bench_campaign(u, sessions=3 if quick else 12) for u in ("trade", "1d")]
     print()
     print(
         "| update_every | rule | campaign P&L | vs static: mean/day [95% CI] "
-        "| vs equal: mean/day [95% CI] |"
+        "| vs equal: mean/day [95% CI] | vs binary: mean/day [95% CI] |"
     )
-    print("|---|---|---:|---|---|")
+    print("|---|---|---:|---|---|---|")
     for c in figures["campaigns"]:
         for name, r in c["rules"].items():
             print(
                 f"| {c['update_every']} | {name} | {r['total_pnl']:,.0f} "
-                f"| {interval(r['vs_static'])} | {interval(r['vs_equal'])} |"
+                f"| {interval(r['vs_static'])} | {interval(r['vs_equal'])} "
+                f"| {interval(r['vs_binary'])} |"
             )
     for c in figures["campaigns"]:
         print(

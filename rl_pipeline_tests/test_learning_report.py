@@ -12,6 +12,13 @@ import pytest
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.services import session_stages as stages
+from rl_pipeline.services.campaign import run_campaign
+from rl_pipeline.services.config_store import (
+    ConfigValidationError,
+    active_session_config,
+    export_config,
+    import_config,
+)
 from rl_pipeline.store import ai_models, results
 from rl_pipeline_tests.support.cli import cli
 
@@ -91,3 +98,29 @@ def test_session_show_prints_the_tournament_and_the_verdict(
     v = report["verdict"]["adaptive_minus_static"]
     assert f"adaptive - static weights: {v['answer']}" in text.stdout
     assert f"p = {v['p_value']:.3f}" in text.stdout
+
+
+def test_the_rule_travels_with_the_configuration_document(small_store: sqlite3.Connection) -> None:
+    document = export_config(small_store)
+    assert document["session"]["weights"]["rule"] == "binary"
+    document["session"]["weights"].update({"rule": "hedge", "update_every": "1d"})
+    import_config(small_store, document, source="test")
+    assert active_session_config(small_store).weights.rule == "hedge"
+    view = run_campaign(small_store, active_session_config(small_store), 2, 4)
+    assert view["rule"] == "hedge"
+    session = json.loads(
+        small_store.execute(
+            "SELECT configuration FROM reinforcement_sessions WHERE session_id = ?",
+            (view["sessions"][0],),
+        ).fetchone()[0]
+    )
+    assert (session["weights"]["rule"], session["weights"]["update_every"]) == ("hedge", "1d")
+    # A document written before rules were plugins names the rule `mode`: still read.
+    legacy = export_config(small_store)
+    del legacy["session"]["weights"]["rule"]
+    legacy["session"]["weights"]["mode"] = "pnl_scaled"
+    import_config(small_store, legacy, source="test")
+    assert active_session_config(small_store).weights.rule == "pnl_scaled"
+    document["session"]["weights"]["rule"] = "martingale"
+    with pytest.raises(ConfigValidationError, match="unknown rule 'martingale'"):
+        import_config(small_store, document, source="test")

@@ -33,6 +33,7 @@ from rl_pipeline.store.bars import first_timestamp, last_timestamp, list_symbols
 from rl_pipeline.timestamps import format_time
 
 SECONDS_PER_DAY = 86_400
+SPECIFICATION_RULE = "binary"
 log = logging.getLogger("rl_pipeline.campaign")
 
 
@@ -242,6 +243,8 @@ def _result(
                 "verdict": {
                     "adaptive_minus_static": judge(chain, static),
                     "adaptive_minus_equal": judge(chain, equal),
+                    # Against the specification's rule: does an alternative do better?
+                    "adaptive_minus_binary": judge(chain, rules[SPECIFICATION_RULE]),
                 },
             }
             for name, chain in rules.items()
