@@ -19,6 +19,7 @@ from rl_pipeline.services.config_store import (
     export_config,
     import_config,
 )
+from rl_pipeline.services.weight_replay import replay_session_weights
 from rl_pipeline.store import ai_models, results
 from rl_pipeline_tests.support.cli import cli
 
@@ -124,3 +125,22 @@ def test_the_rule_travels_with_the_configuration_document(small_store: sqlite3.C
     document["session"]["weights"]["rule"] = "martingale"
     with pytest.raises(ConfigValidationError, match="unknown rule 'martingale'"):
         import_config(small_store, document, source="test")
+
+
+def test_a_period_session_cannot_be_replayed_from_its_trades(
+    small_store: sqlite3.Connection,
+) -> None:
+    config = CONFIG.model_copy(
+        update={
+            "weights": CONFIG.weights.model_copy(update={"rule": "hedge", "update_every": "1d"})
+        }
+    )
+    source = stages.run_session(small_store, config, publish=False)
+    live = ai_models.live_weights(small_store)
+    with pytest.raises(stages.SessionError, match="updates every 1d.*not stored"):
+        replay_session_weights(small_store, source.session_id)
+    assert ai_models.live_weights(small_store) == live
+    failed = small_store.execute(
+        "SELECT status FROM reinforcement_sessions ORDER BY start_time DESC, rowid DESC LIMIT 1"
+    ).fetchone()[0]
+    assert failed == "failed"

@@ -57,6 +57,12 @@ def replay_trades(
     active: list[str],
 ) -> SessionSummary:
     rule = WeightRule.from_config(handle.config)
+    if not rule.period.per_trade:
+        raise SessionError(
+            f"source_session_id: session {source_id!r} updates every {rule.update_every}, from "
+            "each model's mark-to-market equity, which is not stored; run a new session instead "
+            "(only per-trade sessions can be replayed from their trades)"
+        )
     trades = results.read_trades(conn, source_id)
     closed = [
         ClosedTrade(
