@@ -151,6 +151,8 @@ def _run_sessions(
         measured = stages.record_metrics(conn, sid, outcome, weights, start_weights)
         summary = stages.finish_session(conn, sid, outcome, weights, measured, publish)
         test_bars = signals.test_bars
+        # The session's effective configuration (defaults filled for its bars) from here on.
+        effective = outcome.session.config
         campaigns.add_campaign_session(
             conn,
             campaign_id,
@@ -162,24 +164,24 @@ def _run_sessions(
         active = list(signals.active)
         s, c = signal_matrices(signals.signals, active, len(test_bars))
         n = len(test_bars)
-        fixed = session_start_weights(start_weights, active, WeightRule.from_config(config))
+        fixed = session_start_weights(start_weights, active, WeightRule.from_config(effective))
         static_weights = np.tile([fixed[m] for m in active], (n, 1))
-        static.add(ensemble_run(test_bars, static_weights, s, c, config))
+        static.add(ensemble_run(test_bars, static_weights, s, c, effective))
         equal_weights = np.full((n, len(active)), 1.0 / len(active))
-        equal.add(ensemble_run(test_bars, equal_weights, s, c, config))
+        equal.add(ensemble_run(test_bars, equal_weights, s, c, effective))
         inputs = learning_inputs(outcome.trades, outcome.curves)
         for name, chain in rules.items():
-            params = WeightRule.from_config(config, rule=name)
+            params = WeightRule.from_config(effective, rule=name)
             begin = session_start_weights(chain.weights, active, params)
             try:
-                path = learn_weights(begin, inputs, params, config)
+                path = learn_weights(begin, inputs, params, effective)
             except ValueError:  # parameters this rule cannot take: it keeps its weights
                 path = None
             if path is None:
                 w = np.tile([begin[m] for m in active], (n, 1))
             else:
                 w = weights_before_each_bar(path, test_bars["ts"].to_numpy())
-            chain.add(ensemble_run(test_bars, w, s, c, config))
+            chain.add(ensemble_run(test_bars, w, s, c, effective))
             chain.weights = {**chain.weights, **(path.final if path else begin)}
         for model_id, metrics in summary.metrics.items():
             models.setdefault(model_id, [0.0] * (k - 1)).append(metrics.total_pnl)
