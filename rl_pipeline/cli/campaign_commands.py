@@ -79,17 +79,10 @@ def show(campaign_id: str | None, as_json: bool) -> None:
     click.echo(json.dumps(view, indent=2) if as_json else format_campaign(view))
 
 
-def _interval(v: dict[str, Any]) -> str:
-    if v["ci_low"] is None:
-        return f"{v['answer']} (fewer than two days)"
-    return (
-        f"{v['answer']}: mean {v['mean']:+,.2f}/day, 95% CI [{v['ci_low']:+,.2f}, "
-        f"{v['ci_high']:+,.2f}], p = {v['p_value']:.3f}, {v['days']} days"
-    )
-
-
 def format_campaign(view: dict[str, Any]) -> str:
     """The learning curve (cumulative P&L after each session) and the verdict."""
+    from rl_pipeline.services.session_queries import format_interval
+
     lines = [
         f"campaign {view['campaign_id']}: {view['status']}, {len(view['sessions'])} sessions of "
         f"{view['test_period_days']} days, rule {view['rule']}, "
@@ -114,11 +107,12 @@ def format_campaign(view: dict[str, Any]) -> str:
             f"{view['rule']}: {last.get('regret_vs_best_model', 0.0):,.2f}"
         )
     if view["verdict"]:
+        verdict = view["verdict"]
         lines += [
             "",
             f"  learning paid over the campaign ({view['rule']}; paired block bootstrap of "
             "daily P&L):",
-            f"    adaptive - static weights: {_interval(view['verdict']['adaptive_minus_static'])}",
-            f"    adaptive - equal weights:  {_interval(view['verdict']['adaptive_minus_equal'])}",
+            f"    adaptive - static weights: {format_interval(verdict['adaptive_minus_static'])}",
+            f"    adaptive - equal weights:  {format_interval(verdict['adaptive_minus_equal'])}",
         ]
     return "\n".join(lines)

@@ -276,19 +276,22 @@ def weight_vectors(
     return vectors
 
 
-def _path(
-    start: dict[str, float],
-    active: list[str],
-    factor: np.ndarray,
-    acting: np.ndarray,
-    p: WeightRule,
-) -> tuple[np.ndarray, dict[str, float]]:
-    vectors = weight_vectors(
-        np.array([start[m] for m in active], dtype=np.float64), factor, acting, p
+def _learn(
+    path: WeightPath, pnl: np.ndarray, pct: np.ndarray, has: np.ndarray, rule: WeightRule
+) -> WeightPath:
+    """Fill ``path`` from (updates x active models) outcomes: ``has`` marks the models with an
+    outcome at each update; a model acts from its first outcome on."""
+    shape = has.shape
+    factor = np.where(
+        has, get_rule(rule.rule).factors(pnl.ravel(), pct.ravel(), rule).reshape(shape), 1.0
     )
-    final = {m: 0.0 for m in start}
-    final.update({m: float(w) for m, w in zip(active, vectors[-1], strict=True)})
-    return vectors, final
+    acting = np.logical_or.accumulate(has, axis=0) if shape[0] else has
+    start = np.array([path.initial[m] for m in path.active], dtype=np.float64)
+    path.vectors = weight_vectors(start, factor, acting, rule)
+    path.final = {m: 0.0 for m in path.initial}
+    path.final.update({m: float(w) for m, w in zip(path.active, path.vectors[-1], strict=True)})
+    path.acted = [m for j, m in enumerate(path.active) if acting[:, j].any()]
+    return path
 
 
 def apply_trades(
@@ -307,20 +310,13 @@ def apply_trades(
     if not active:
         path.vectors = np.zeros((1, 0))
         return path
-    model_index = np.array([index[t.model_id] for t in applied], dtype=np.int64)
-    per_trade = get_rule(rule.rule).factors(
-        np.array([t.pnl for t in applied], dtype=np.float64),
-        np.array([t.pnl_percent for t in applied], dtype=np.float64),
-        rule,
-    )
-    factor = np.ones((len(applied), len(active)))
-    factor[np.arange(len(applied)), model_index] = per_trade
-    first = np.zeros((len(applied), len(active)), dtype=bool)
-    first[np.arange(len(applied)), model_index] = True
-    acting = np.logical_or.accumulate(first, axis=0) if len(applied) else first
-    path.vectors, path.final = _path(start, active, factor, acting, rule)
-    path.acted = [m for j, m in enumerate(active) if acting[:, j].any()]
-    return path
+    shape = (len(applied), len(active))
+    pnl, pct, has = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
+    rows, cols = np.arange(len(applied)), [index[t.model_id] for t in applied]
+    pnl[rows, cols] = [t.pnl for t in applied]
+    pct[rows, cols] = [t.pnl_percent for t in applied]
+    has[rows, cols] = True
+    return _learn(path, pnl, pct, has, rule)
 
 
 def apply_periods(
@@ -343,10 +339,4 @@ def apply_periods(
         for j, m in enumerate(active):
             if m in period.pnl:
                 pnl[k, j], pct[k, j], has[k, j] = period.pnl[m], period.pnl_percent[m], True
-    factor = np.where(
-        has, get_rule(rule.rule).factors(pnl.ravel(), pct.ravel(), rule).reshape(shape), 1.0
-    )
-    acting = np.logical_or.accumulate(has, axis=0) if len(kept) else has
-    path.vectors, path.final = _path(start, active, factor, acting, rule)
-    path.acted = [m for j, m in enumerate(active) if acting[:, j].any()]
-    return path
+    return _learn(path, pnl, pct, has, rule)

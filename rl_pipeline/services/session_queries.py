@@ -129,7 +129,8 @@ def format_ensemble_report(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _interval(v: dict[str, Any]) -> str:
+def format_interval(v: dict[str, Any]) -> str:
+    """A verdict in one line: answer, mean per day, 95 % interval, p-value, days."""
     if v["ci_low"] is None:
         return f"{v['answer']} (fewer than two days)"
     return (
@@ -178,7 +179,7 @@ def format_verdict(report: dict[str, Any]) -> list[str]:
         "",
         f"  learning paid ({report['rule']}, updates every {report['update_every']}; paired "
         "block bootstrap of daily P&L):",
-        f"    adaptive - static weights: {_interval(v['adaptive_minus_static'])}",
-        f"    adaptive - equal weights:  {_interval(v['adaptive_minus_equal'])}",
+        f"    adaptive - static weights: {format_interval(v['adaptive_minus_static'])}",
+        f"    adaptive - equal weights:  {format_interval(v['adaptive_minus_equal'])}",
         f"  {regret}",
     ]
