@@ -15,6 +15,7 @@ from rl_pipeline.analytics.campaigns import campaign_learning_curve
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.services.campaign import CampaignError, campaign_view, run_campaign
+from rl_pipeline.services.config_store import export_config, import_config
 from rl_pipeline.store import ai_models, results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
@@ -173,3 +174,19 @@ def test_campaign_run_from_the_cli_on_the_shipped_data(db_path: Path) -> None:
     refused = cli("campaign", "run", "--sessions", "40", "--test-period-days", "30")
     assert refused.returncode == 1
     assert "rejected, nothing run: sessions x test_period_days: 40 x 30 days" in refused.stderr
+    # A rule the active configuration's parameters cannot take: one sentence, nothing run.
+    campaigns = conn.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0]
+    import_config(
+        conn,
+        {
+            **export_config(conn),
+            "session": {**export_config(conn)["session"], "learning_rate": 0.5},
+        },
+        source="test",
+    )
+    unsafe = cli(
+        "campaign", "run", "--sessions", "1", "--test-period-days", "5", "--rule", "pnl_scaled"
+    )
+    assert unsafe.returncode == 1 and "Traceback" not in unsafe.stderr
+    assert "learning_rate * punishment_multiplier * g_max must be < 1" in unsafe.stderr
+    assert conn.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == campaigns

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import click
+import pydantic
 
 from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.rl.rules import rule_names
@@ -56,6 +57,11 @@ def run(
         )
     except CampaignError as exc:
         raise click.ClickException(f"rejected, nothing run: {exc}") from exc
+    except pydantic.ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'configuration'}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.ClickException(f"rejected, nothing run: {problems}") from exc
     finally:
         conn.close()
     click.echo(json.dumps(view, indent=2) if as_json else format_campaign(view))
