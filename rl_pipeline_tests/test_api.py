@@ -44,6 +44,7 @@ ROUTES = {
     ("get", "/api/analytics/trades"),
     ("get", "/api/config/export"),
     ("post", "/api/config/import"),
+    ("get", "/api/reinforcement/report"),
     ("post", "/api/campaigns/run"),
     ("get", "/api/campaigns"),
 }

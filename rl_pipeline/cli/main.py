@@ -108,6 +108,28 @@ def session_show(session_id: str | None, as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@session.command("report")
+@click.argument("session_id", required=False)
+@click.option("--open", "open_it", is_flag=True, help="Open it in the default web browser.")
+def session_report(session_id: str | None, open_it: bool) -> None:
+    """Print the path of SESSION_ID's self-contained HTML report (default: the latest)."""
+    import webbrowser
+
+    from rl_pipeline.services.session_queries import session_report_file
+    from rl_pipeline.store.connection import open_store
+
+    conn = open_store()
+    try:
+        path = session_report_file(conn, session_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        conn.close()
+    click.echo(str(path))
+    if open_it:
+        webbrowser.open(path.as_uri())
+
+
 main.add_command(mistral)
 main.add_command(weights)
 main.add_command(models)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from rl_pipeline.store import sessions
@@ -57,6 +58,18 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         trades_by_model=trades_by_model,
         history_rows=int(history),
     )
+
+
+def session_report_file(conn: sqlite3.Connection, session_id: str | None = None) -> Path:
+    """The HTML report of a completed session (default: the latest). Raises ``LookupError``
+    for an unknown session or one without a report (failed, running, or from before reports)."""
+    from rl_pipeline.services.session_stages import session_report_path
+
+    view = get_session_view(conn, session_id)
+    path = session_report_path(view.session_id)
+    if view.status != "completed" or not path.is_file():
+        raise LookupError(f"session {view.session_id!r} ({view.status}) has no HTML report")
+    return path
 
 
 def session_view_json(view: SessionView) -> dict[str, Any]:

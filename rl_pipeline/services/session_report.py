@@ -93,7 +93,12 @@ def ensemble_summary(run: EnsembleRun, path: WeightPath) -> dict[str, Any]:
     }
 
 
-def build_report(
+def build_report(*args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The report of one session (see ``build_report_and_curves``)."""
+    return build_report_and_curves(*args, **kwargs)[0]
+
+
+def build_report_and_curves(
     test_bars: pd.DataFrame,
     signals: pd.DataFrame,
     path: WeightPath,
@@ -103,9 +108,10 @@ def build_report(
     curves: dict[str, EquityCurve],
     not_acting: dict[str, str],
     static_weights: dict[str, float] | None = None,
-) -> dict[str, Any]:
-    """The report of one session. ``static_weights`` (default: the session's start weights)
-    are the baseline held fixed; a campaign passes its own start weights."""
+) -> tuple[dict[str, Any], dict[str, EquityCurve]]:
+    """The report of one session, and the equity curves of its adaptive, static and equal
+    ensembles. ``static_weights`` (default: the session's start weights) are the baseline held
+    fixed; a campaign passes its own start weights."""
     models = list(path.active)
     n = len(test_bars)
     bar_ts = test_bars["ts"].to_numpy()
@@ -153,7 +159,7 @@ def build_report(
         "adaptive_minus_static": verdict(runs["adaptive"], runs["static_initial"], config),
         "adaptive_minus_equal": verdict(runs["adaptive"], runs["equal"], config),
     }
-    return {
+    report = {
         "rule": path.rule,
         "update_every": config.weights.update_every,
         "ensembles": {name: run.metrics.as_dict() for name, run in runs.items()},
@@ -170,6 +176,7 @@ def build_report(
         "static_weights": static_start,
         "ensemble_threshold": config.ensemble.threshold,
     }
+    return report, {name: run.curve for name, run in runs.items()}
 
 
 def empty_curve(config: SessionConfig) -> EquityCurve:

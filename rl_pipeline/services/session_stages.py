@@ -25,9 +25,10 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, TrainedArtifact
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
+from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
 from rl_pipeline.services.session_checks import weight_vector_problems
-from rl_pipeline.services.session_report import build_report, empty_curve
+from rl_pipeline.services.session_report import build_report_and_curves, empty_curve
 from rl_pipeline.services.session_rows import history_rows, metric_rows, trade_rows
 from rl_pipeline.services.versions import session_versions
 from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
@@ -378,6 +379,38 @@ class MetricsOutcome:
     session: SessionHandle
     metrics: dict[str, PerformanceMetrics]
     report: dict[str, Any]
+    ensemble_curves: dict[str, EquityCurve] = field(default_factory=dict)
+
+
+def session_report_path(session_id: str) -> Path:
+    """The session's HTML report, beside its model artifacts (removed with them if it fails)."""
+    return session_artifacts_dir(session_id) / "report.html"
+
+
+def write_session_report(
+    session_id: str,
+    summary_text: str,
+    outcome: TradeOutcome,
+    weights: WeightOutcome,
+    measured: MetricsOutcome,
+) -> Path:
+    ts = outcome.signals.test_bars["ts"]
+    page = render_session_report(
+        ReportInputs(
+            session_id,
+            json.loads(summary_text),
+            measured.ensemble_curves,
+            outcome.curves,
+            weights.path,
+            int(ts.min()) if len(ts) else 0,
+            int(ts.max()) if len(ts) else 0,
+            outcome.trades,
+        )
+    )
+    path = session_report_path(session_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
 
 
 @session_stage("performance_metrics")
@@ -396,7 +429,7 @@ def record_metrics(
         pnl = outcome.trades.loc[outcome.trades["ai_model_id"] == model_id, "pnl"].to_numpy()
         curve = outcome.curves.get(model_id, empty_curve(config))
         metrics[model_id] = compute_metrics(pnl, curve, config.backtest.periods_per_year)
-    report = build_report(
+    report, ensemble_curves = build_report_and_curves(
         outcome.signals.test_bars,
         outcome.signals.signals,
         weights.path,
@@ -408,7 +441,7 @@ def record_metrics(
         static_weights,
     )
     results.replace_metrics(conn, session_id, metric_rows(session_id, metrics))
-    return MetricsOutcome(outcome.session, metrics, report)
+    return MetricsOutcome(outcome.session, metrics, report, ensemble_curves)
 
 
 @session_stage("live_weights")
@@ -440,10 +473,12 @@ def finish_session(
         versions += session_versions(
             session_id, outcome.signals, weights.path.final, measured.metrics
         )
+    summary_text = summary_json(summary, outcome.signals.parameters)
+    write_session_report(session_id, summary_text, outcome, weights, measured)
     record_completion(
         conn,
         session_id,
-        summary_json(summary, outcome.signals.parameters),
+        summary_text,
         versions,
         weights.path.final if publish else None,
     )

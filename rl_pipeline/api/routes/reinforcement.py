@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Security
+from fastapi.responses import FileResponse
 
 from rl_pipeline.api.schemas import StartSessionRequest, StartSessionResponse
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
 from rl_pipeline.services.session_launch import launch_session
+from rl_pipeline.services.session_queries import session_report_file
 from rl_pipeline.services.session_status import session_status
 
 router = APIRouter(prefix="/api/reinforcement", tags=["reinforcement"])
@@ -26,6 +28,15 @@ def start(body: StartSessionRequest, request: Request) -> StartSessionResponse:
         session_id=launched.session_id,
         estimated_duration=launched.estimated_duration,
     )
+
+
+@router.get("/report", response_class=FileResponse)
+def report(request: Request, session_id: SessionId = None) -> FileResponse:
+    """The self-contained HTML report of a completed session (default: the latest); 404 when
+    it has none."""
+    with store(request) as conn:
+        path = session_report_file(conn, session_id)
+    return FileResponse(path, media_type="text/html")
 
 
 @router.get("/status")

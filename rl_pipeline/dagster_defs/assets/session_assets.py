@@ -219,6 +219,7 @@ def live_weights(
         summary,
         metadata={
             "session_id": summary.session_id,
+            "report": dg.MetadataValue.path(str(stages.session_report_path(summary.session_id))),
             "weights": dg.MetadataValue.md(weights.round(6).to_markdown()),
         },
     )
