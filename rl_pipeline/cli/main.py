@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
@@ -78,7 +79,13 @@ def session_new() -> None:
 
 @session.command("show")
 @click.argument("session_id", required=False)
-def session_show(session_id: str | None) -> None:
+@click.option(
+    "--config",
+    "show_config",
+    is_flag=True,
+    help="Also print the effective configuration the session ran with (JSON).",
+)
+def session_show(session_id: str | None, show_config: bool) -> None:
     """Summary of SESSION_ID (default: the latest session)."""
     from rl_pipeline.services.session_queries import format_session_view, get_session_view
     from rl_pipeline.store.connection import open_store
@@ -91,6 +98,9 @@ def session_show(session_id: str | None) -> None:
     finally:
         conn.close()
     click.echo(format_session_view(view))
+    if show_config:
+        click.echo("effective configuration:")
+        click.echo(json.dumps(view.configuration, indent=2))
     if view.status != "completed":
         raise SystemExit(1)
 

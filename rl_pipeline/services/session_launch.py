@@ -24,11 +24,25 @@ class LaunchedSession:
     config: SessionConfig
 
 
+def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied field by field: a nested section that is named only
+    replaces the fields it names."""
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
 def session_config_with(conn: sqlite3.Connection, overrides: Mapping[str, Any]) -> SessionConfig:
-    """The active configuration with ``overrides`` (top-level SessionConfig fields) applied and
-    the whole validated again; raises ``pydantic.ValidationError``."""
+    """The active stored configuration with ``overrides`` (SessionConfig fields, nested
+    sections allowed) applied and the whole validated again; raises
+    ``pydantic.ValidationError``. Every run path (Dagster run config, sensors, schedule, CLI,
+    API) starts here."""
     base = active_session_config(conn).model_dump()
-    return SessionConfig.model_validate({**base, **overrides})
+    return SessionConfig.model_validate(merged(base, overrides))
 
 
 def estimate_duration_minutes(conn: sqlite3.Connection) -> int:

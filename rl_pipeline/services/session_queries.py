@@ -21,6 +21,7 @@ class SessionView:
     report: dict[str, Any] | None
     trades_by_model: dict[str, int]
     history_rows: int
+    configuration: dict[str, Any] | None = None  # the effective configuration the session ran
 
 
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
@@ -56,6 +57,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         report=json.loads(report_row[0]) if report_row else None,
         trades_by_model=trades_by_model,
         history_rows=int(history),
+        configuration=json.loads(row["configuration"]) if row["configuration"] else None,
     )
 
 

@@ -16,6 +16,7 @@ from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.llm_endpoint import find_llm
+from rl_pipeline.services.session_launch import session_config_with
 from rl_pipeline.services.session_requests import get_request
 
 GROUP = "reinforcement_session"
@@ -32,9 +33,12 @@ def market_bars(
 ) -> dg.Output[stages.MarketWindow]:
     session_id = context.partition_key
     with store.connection() as conn:
-        # A requested session (API, CLI, sensor, schedule) brings its full configuration.
+        # A requested session (API, CLI, sensor, schedule) brings its full configuration; a run
+        # started from run config alone starts from the active stored one.
         request = get_request(conn, session_id)
-        session_config = request.config if request else config.to_session_config()
+        session_config = (
+            request.config if request else session_config_with(conn, config.overrides())
+        )
         handle = stages.open_session(conn, session_config, session_id, context.run_id)
         window = stages.load_market_window(conn, session_id, handle)
     bars = window.bars
