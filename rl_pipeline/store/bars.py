@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,51 +42,62 @@ class WriteOutcome:
     replaced_rows: int  # stored bars removed first by ``replace``
 
 
-def _rows(bars: pd.DataFrame, source: str) -> list[tuple]:
-    return list(
-        zip(
-            bars["symbol"].astype(str),
-            bars["ts"].astype(np.int64).tolist(),
-            *(bars[c].astype(float).tolist() for c in VALUE_COLUMNS),
-            [source] * len(bars),
-            strict=True,
+ROWS_PER_BATCH = 50_000
+
+
+def _rows(bars: pd.DataFrame, source: str | pd.Series) -> Iterator[tuple]:
+    """The bars as SQL parameter rows, made a batch at a time (a million Python tuples at
+    once would take far more memory than the bars)."""
+    symbol = bars["symbol"].to_numpy(object)
+    ts = bars["ts"].to_numpy(np.int64)
+    values = [bars[c].to_numpy(np.float64) for c in VALUE_COLUMNS]
+    sources = None if isinstance(source, str) else np.asarray(source, dtype=object)
+    for start in range(0, len(bars), ROWS_PER_BATCH):
+        stop = start + ROWS_PER_BATCH
+        batch_sources = (
+            itertools.repeat(source) if sources is None else sources[start:stop].tolist()
         )
-    )
+        yield from zip(
+            map(str, symbol[start:stop]),
+            ts[start:stop].tolist(),
+            *(v[start:stop].tolist() for v in values),
+            batch_sources,
+            strict=False,  # one source repeated for every bar of a batch
+        )
 
 
 def write_bars(conn: sqlite3.Connection, bars: pd.DataFrame, source: str) -> int:
     """Insert or replace validated bars in one transaction; returns the row count. (The
     embedded data set and tests; a user's import goes through :func:`import_bars`.)"""
-    rows = _rows(bars, source)
     with transaction(conn):
         conn.executemany(
             "INSERT OR REPLACE INTO market_bars "
             "(symbol, ts, open, high, low, close, volume, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
+            _rows(bars, source),
         )
-        refresh_series_in(conn, sorted(set(bars["symbol"].astype(str))), source)
-    return len(rows)
+        refresh_series_in(conn, sorted(set(bars["symbol"].astype(str))), None)
+    return len(bars)
 
 
 def import_bars(
-    conn: sqlite3.Connection, bars: pd.DataFrame, source: str, replace: bool = False
+    conn: sqlite3.Connection,
+    bars: pd.DataFrame,
+    source: str | pd.Series,
+    replace: bool = False,
 ) -> WriteOutcome:
     """Store validated bars in one transaction. Bars identical to stored ones are a no-op. A bar
     that differs from the stored one at the same symbol and time raises
     :class:`BarConflictError` naming it (the store unchanged) unless ``replace``: then every
     stored bar of the symbol within the imported range is replaced."""
-    source_of = bars.attrs.get("sources")  # optional per-row source (several files)
     with transaction(conn):
         conn.execute("DROP TABLE IF EXISTS temp.incoming_bars")
         conn.execute(
             "CREATE TEMP TABLE incoming_bars (symbol TEXT, ts INTEGER, open REAL, high REAL, "
             "low REAL, close REAL, volume REAL, source TEXT, PRIMARY KEY (symbol, ts))"
         )
-        rows = _rows(bars, source)
-        if source_of is not None:
-            rows = [(*r[:-1], s) for r, s in zip(rows, source_of, strict=True)]
-        conn.executemany("INSERT INTO temp.incoming_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        del rows
+        conn.executemany(
+            "INSERT INTO temp.incoming_bars VALUES (?, ?, ?, ?, ?, ?, ?, ?)", _rows(bars, source)
+        )
         replaced = 0
         if replace:
             ranges = conn.execute(
@@ -115,7 +128,7 @@ def import_bars(
         ).rowcount
         symbols = [r[0] for r in conn.execute("SELECT DISTINCT symbol FROM temp.incoming_bars")]
         conn.execute("DROP TABLE temp.incoming_bars")
-        refresh_series_in(conn, symbols, source)
+        refresh_series_in(conn, symbols, None)
     return WriteOutcome(inserted_rows=new, unchanged_rows=unchanged, replaced_rows=replaced)
 
 
@@ -168,10 +181,10 @@ def refresh_series_in(conn: sqlite3.Connection, symbols: list[str], source: str 
         if len(ts) == 0:
             conn.execute("DELETE FROM bar_series WHERE symbol = ?", (symbol,))
             continue
-        previous = conn.execute(
-            "SELECT source FROM bar_series WHERE symbol = ?", (symbol,)
+        latest = conn.execute(
+            "SELECT source FROM market_bars WHERE symbol = ? ORDER BY ts DESC LIMIT 1", (symbol,)
         ).fetchone()
-        kept_source = source or (previous[0] if previous else "unknown")
+        kept_source = source or latest[0]
         interval = profile.interval_seconds if profile else 0
         calendar = profile.calendar if profile else "24/7"
         per_day = profile.bars_per_day if profile else 1.0
@@ -207,9 +220,9 @@ def list_series(conn: sqlite3.Connection) -> list[SeriesInfo]:
     """Every stored symbol: interval, calendar, first and last bar, rows, source."""
     rows = conn.execute(
         "SELECT b.symbol, s.interval_seconds, s.calendar, s.bars_per_day, b.first_ts, "
-        "b.last_ts, b.n, s.source FROM (SELECT symbol, MIN(ts) AS first_ts, MAX(ts) AS last_ts, "
-        "COUNT(*) AS n FROM market_bars GROUP BY symbol) b "
-        "LEFT JOIN bar_series s USING (symbol) ORDER BY b.symbol"
+        "b.last_ts, b.n, b.sources FROM (SELECT symbol, MIN(ts) AS first_ts, MAX(ts) AS "
+        "last_ts, COUNT(*) AS n, GROUP_CONCAT(DISTINCT source) AS sources FROM market_bars "
+        "GROUP BY symbol) b LEFT JOIN bar_series s USING (symbol) ORDER BY b.symbol"
     ).fetchall()
     return [SeriesInfo(r[0], r[1], r[2], r[3], int(r[4]), int(r[5]), int(r[6]), r[7]) for r in rows]
 
