@@ -12,11 +12,11 @@ from rl_pipeline.cli.analytics_commands import analytics, performance
 from rl_pipeline.cli.api_commands import api
 from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.cli.config_commands import config
+from rl_pipeline.cli.data_commands import data, import_bars
 from rl_pipeline.cli.mistral_commands import mistral
 from rl_pipeline.cli.models_commands import models
 from rl_pipeline.cli.session_commands import session_start
 from rl_pipeline.cli.weights_commands import weights
-from rl_pipeline.market.validation import BarValidationError
 
 
 @click.group()
@@ -29,7 +29,11 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--no-default-data", is_flag=True, help="Do not load the embedded default bars.")
+@click.option(
+    "--no-default-data",
+    is_flag=True,
+    help="Do not load the embedded synthetic demo bars (for a store of your own data only).",
+)
 def init(no_default_data: bool) -> None:
     """Create or migrate the store; load the default data set when it has no bars."""
     from rl_pipeline.services.store_setup import init_store
@@ -38,25 +42,6 @@ def init(no_default_data: bool) -> None:
     click.echo(f"store {status.db_path}: {status.bars} bars ({status.seeded_bars} loaded now)")
     for session_id in status.orphaned_sessions:
         click.echo(f"session {session_id} was left running by a dead process: marked failed")
-
-
-@main.command("import-bars")
-@click.argument("files", nargs=-1, required=True)
-def import_bars(files: tuple[str, ...]) -> None:
-    """Import OHLCV bars from CSV or Parquet files (all-or-nothing per file)."""
-    from rl_pipeline.market.importer import import_bar_file
-    from rl_pipeline.store.connection import open_store
-
-    conn = open_store()
-    try:
-        for path in files:
-            try:
-                result = import_bar_file(conn, path)
-            except BarValidationError as exc:
-                raise click.ClickException(f"rejected, nothing stored: {exc}") from exc
-            click.echo(f"{result.file}: {result.rows} bars for {', '.join(result.symbols)}")
-    finally:
-        conn.close()
 
 
 @main.group()
@@ -105,6 +90,8 @@ def session_show(session_id: str | None, show_config: bool) -> None:
         raise SystemExit(1)
 
 
+main.add_command(data)
+main.add_command(import_bars)
 main.add_command(mistral)
 main.add_command(weights)
 main.add_command(models)
