@@ -276,7 +276,7 @@ def combine(loaded: list[LoadedBars]) -> pd.DataFrame:
             raise BarValidationError(
                 " + ".join(dict.fromkeys(files)),
                 f"{first['symbol']} {when} is in more than one file of this import",
-                detail=f"{int(duplicated.sum())} bar(s) are duplicated across files",
+                detail=f"{int(bars.duplicated(['symbol', 'ts']).sum())} bar(s) are in two files",
             )
         bars = bars.sort_values(["symbol", "ts"], kind="stable", ignore_index=True)
     return bars

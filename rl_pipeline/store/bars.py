@@ -128,7 +128,8 @@ def import_bars(
         ).rowcount
         symbols = [r[0] for r in conn.execute("SELECT DISTINCT symbol FROM temp.incoming_bars")]
         conn.execute("DROP TABLE temp.incoming_bars")
-        refresh_series_in(conn, symbols, None)
+        if new or replaced:  # a pure re-import changes nothing at all
+            refresh_series_in(conn, symbols, None)
     return WriteOutcome(inserted_rows=new, unchanged_rows=unchanged, replaced_rows=replaced)
 
 
