@@ -81,10 +81,28 @@ def format_session_view(view: SessionView) -> str:
             )
         for model_id, reason in r["inactive_models"].items():
             lines.append(f"  {model_id} inactive: {reason}")
+        lines.extend(format_notes(r.get("notes") or {}))
         lines.append(f"  weight history rows: {view.history_rows}")
         if r.get("ensemble_report"):
             lines.extend(format_ensemble_report(r["ensemble_report"]))
     return "\n".join(lines)
+
+
+def format_notes(notes: dict[str, Any]) -> list[str]:
+    """The session's bars (interval, calendar, annualisation), skipped symbols and models that
+    stayed flat for lack of training rows."""
+    lines = []
+    profile = notes.get("bar_profile")
+    if profile:
+        lines.append(
+            f"  bars: {profile['interval']} interval, {profile['calendar']} calendar, "
+            f"Sharpe annualised with {profile['periods_per_year']} periods per year"
+        )
+    for symbol, why in (notes.get("skipped_symbols") or {}).items():
+        lines.append(f"  symbol {symbol} skipped: {why}")
+    for model_id, warning in (notes.get("training_warnings") or {}).items():
+        lines.append(f"  WARNING {model_id}: {warning}")
+    return lines
 
 
 def format_ensemble_report(report: dict[str, Any]) -> list[str]:

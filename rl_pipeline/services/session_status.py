@@ -70,6 +70,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "models": model_summary(view),
         "history_rows": view.history_rows,
         "configuration": view.configuration,
+        "notes": (view.report or {}).get("notes"),
     }
 
 
@@ -79,6 +80,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
     if not view.report:
         return [{"model_id": m, "trades": int(n)} for m, n in sorted(view.trades_by_model.items())]
     r = view.report
+    warnings = (r.get("notes") or {}).get("training_warnings") or {}
     return [
         {
             "model_id": model_id,
@@ -91,6 +93,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
             "max_drawdown": m.get("max_drawdown"),
             "weight_before": r["weights_before"].get(model_id),
             "weight_after": r["weights_after"].get(model_id),
+            "training_warning": warnings.get(model_id),
         }
         for model_id, m in r["metrics"].items()
     ]

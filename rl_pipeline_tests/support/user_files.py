@@ -42,7 +42,7 @@ def write_daily_stock_csv(path: Path, count: int = 780, seed: int = 11) -> Path:
 def hourly_fx_frame(weeks: int = 40, seed: int = 5, symbol: str = "EURUSD") -> pd.DataFrame:
     """Hourly bars Monday 00:00 to Friday 23:00 UTC, volume 0 throughout."""
     hours = pd.date_range("2024-01-01", periods=weeks * 7 * 24, freq="h", tz="UTC")
-    hours = hours[hours.dayofweek < 5]
+    hours = hours[hours.day_of_week < 5]
     rng = np.random.default_rng(seed)
     bars = generate_symbol(rng, symbol, 1.1, len(hours), 0)
     return pd.DataFrame(
