@@ -69,3 +69,4 @@ bench: setup
 	$(BIN)/python bench/bench_backtest.py
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_weights.py
+	$(BIN)/python bench/bench_import.py

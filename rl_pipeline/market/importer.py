@@ -26,7 +26,7 @@ from rl_pipeline.market.validation import REQUIRED_COLUMNS, BarValidationError, 
 from rl_pipeline.store.bars import WriteOutcome, import_bars
 
 READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".pq": "read_parquet"}
-CHUNK_ROWS = 100_000
+CHUNK_ROWS = 50_000
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
 # Column names as users write them (lower case, spaces/underscores/dashes removed).
 COLUMN_ALIASES = {
@@ -68,15 +68,16 @@ class LoadedBars:
     symbols: list[str]
     codes: np.ndarray
     ts: np.ndarray
-    values: np.ndarray  # rows x (open, high, low, close, volume)
+    values: dict[str, np.ndarray]  # open, high, low, close, volume
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame(
             {
                 "symbol": pd.Categorical.from_codes(self.codes, categories=self.symbols),
                 "ts": self.ts,
-                **{c: self.values[:, i] for i, c in enumerate(REQUIRED_COLUMNS[2:])},
-            }
+                **self.values,
+            },
+            copy=False,
         )
 
 
@@ -207,7 +208,9 @@ def load_bar_file(path: Path | str, symbol: str | None = None) -> LoadedBars:
     resolved = check_input_path(path)
     name = resolved.name
     symbols: dict[str, int] = {}
-    codes, stamps, values = [], [], []
+    codes: list[np.ndarray] = []
+    stamps: list[np.ndarray] = []
+    values: dict[str, list[np.ndarray]] = {c: [] for c in REQUIRED_COLUMNS[2:]}
     previous: dict[str, int] = {}
     first_row = 1
     mapping: dict[str, str] | None = None
@@ -227,12 +230,17 @@ def load_bar_file(path: Path | str, symbol: str | None = None) -> LoadedBars:
             symbols.setdefault(str(s), len(symbols))
         codes.append(clean["symbol"].map(symbols).to_numpy(np.int32))
         stamps.append(clean["ts"].to_numpy(np.int64))
-        values.append(clean[list(REQUIRED_COLUMNS[2:])].to_numpy(np.float64))
+        for column, parts in values.items():
+            parts.append(clean[column].to_numpy(np.float64))
         del chunk, raw, clean
     if mapping is None or not stamps:
         raise BarValidationError(name, "the file has no data rows")
     return LoadedBars(
-        name, list(symbols), np.concatenate(codes), np.concatenate(stamps), np.vstack(values)
+        name,
+        list(symbols),
+        np.concatenate(codes),
+        np.concatenate(stamps),
+        {column: np.concatenate(parts) for column, parts in values.items()},
     )
 
 
@@ -255,8 +263,10 @@ def _check_columns(
 
 
 def combine(loaded: list[LoadedBars]) -> pd.DataFrame:
-    """The bars of several files as one frame; the same symbol and time in two files is an
-    error naming both files."""
+    """The bars of several files as one frame (column ``file`` names each bar's file); the same
+    symbol and time in two files is an error naming both files."""
+    if len(loaded) == 1:
+        return loaded[0].frame()
     frames = []
     for part in loaded:
         frame = part.frame()
@@ -297,10 +307,13 @@ def import_bar_files(
         ImportResult(part.file, len(part.ts), tuple(sorted(part.symbols))) for part in loaded
     )
     bars = combine(loaded)
+    if len(loaded) == 1:
+        sources: str | pd.Series = f"file:{loaded[0].file}"
+    else:
+        sources = bars.pop("file").astype("category")
+        sources = sources.cat.rename_categories([f"file:{f}" for f in sources.cat.categories])
     del loaded[:]  # the combined frame holds every bar now
-    sources = bars["file"].astype("category")
-    sources = sources.cat.rename_categories([f"file:{f}" for f in sources.cat.categories])
-    stored = import_bars(conn, bars.drop(columns="file"), sources, replace=replace)
+    stored = import_bars(conn, bars, sources, replace=replace)
     return BatchImport(results, stored)
 
 
