@@ -51,7 +51,12 @@ def market_bars(
             "symbols": ", ".join(sorted(bars["symbol"].unique())),
             "test_period": f"{pd.Timestamp(window.test_start_ts, unit='s')} .. "
             f"{pd.Timestamp(window.test_end_ts, unit='s')} UTC",
-            "configuration": dg.MetadataValue.json(session_config.model_dump(mode="json")),
+            # The effective configuration: every interval-dependent default filled.
+            "configuration": dg.MetadataValue.json(window.session.config.model_dump(mode="json")),
+            "bar_profile": dg.MetadataValue.json(window.session.notes.get("bar_profile", {})),
+            "skipped_symbols": dg.MetadataValue.json(
+                window.session.notes.get("skipped_symbols", {})
+            ),
         },
     )
 
@@ -111,6 +116,8 @@ def model_signals(
         )
     counts = signals.signals.groupby("model_id")["signal"].value_counts().unstack(fill_value=0)
     trained = {m: len(a) for m, a in signals.training.items() if a}
+    for model_id, warning in signals.session.notes.get("training_warnings", {}).items():
+        context.log.warning(f"{model_id}: {warning}")
     llm_stats = signals.parameters.get("mistral_ai", {}).get("llm_stats", {})
     return dg.Output(
         signals,
@@ -121,6 +128,9 @@ def model_signals(
             "signal_counts": dg.MetadataValue.md(counts.to_markdown()),
             "models_trained": dg.MetadataValue.json(trained),
             "mistral_llm": dg.MetadataValue.json(llm_stats),
+            "training_warnings": dg.MetadataValue.json(
+                signals.session.notes.get("training_warnings", {})
+            ),
         },
     )
 
