@@ -13,6 +13,7 @@ import pytest
 
 from rl_pipeline.market.importer import import_bar_file, import_bar_files
 from rl_pipeline.market.validation import BarValidationError
+from rl_pipeline.services.market_data import import_market_data
 from rl_pipeline.services.market_inbox import process_inbox
 from rl_pipeline.store.bars import BarConflictError, read_bars
 from rl_pipeline.store.connection import open_store
@@ -159,12 +160,17 @@ def test_a_bad_file_among_good_ones_stores_nothing(
 
 def test_the_api_lists_imports_and_deletes(tmp_path: Path) -> None:
     data = tmp_path / "api-data"
-    data.mkdir()
+    (data / "import").mkdir(parents=True)
     open_store(data / "rl_pipeline.sqlite").close()
-    stock = write_daily_stock_csv(tmp_path / "ACME.csv", count=50)
+    stock = write_daily_stock_csv(data / "import" / "ACME.csv", count=50)
+    outside = write_daily_stock_csv(tmp_path / "OUT.csv", count=5)
     with api_server(data) as server:
         assert server.call("GET", "/api/data").body == []
-        done = server.call("POST", "/api/data/import", {"paths": [str(stock)]})
+        # The API reads only files inside its import folder.
+        for path in (str(outside), "../../OUT.csv", str(tmp_path / "*.csv")):
+            refused = server.call("POST", "/api/data/import", {"paths": [path]})
+            assert refused.status == 422 and "outside the import folder" in str(refused.body)
+        done = server.call("POST", "/api/data/import", {"paths": ["ACME.csv"]})
         assert done.status == 200, done
         assert done.body["inserted_rows"] == 50
         again = server.call("POST", "/api/data/import", {"paths": [str(stock)]})
@@ -174,13 +180,13 @@ def test_the_api_lists_imports_and_deletes(tmp_path: Path) -> None:
 
         frame = pd.read_csv(stock)
         frame.loc[3, "Open"] = frame.loc[3, "Low"]
-        changed = tmp_path / "other" / "ACME.csv"
+        changed = data / "import" / "other" / "ACME.csv"
         changed.parent.mkdir()
         frame.to_csv(changed, index=False)
         before = store_dump(server.db)
         conflict = server.call("POST", "/api/data/import", {"paths": [str(changed)]})
         assert conflict.status == 409 and "ACME 2022-01-06" in conflict.body["detail"]
-        missing = server.call("POST", "/api/data/import", {"paths": [str(tmp_path / "no.csv")]})
+        missing = server.call("POST", "/api/data/import", {"paths": ["no.csv"]})
         assert missing.status == 422 and "file does not exist" in str(missing.body)
         bad_bound = server.call("DELETE", "/api/data/ACME?from=yesterday")
         assert bad_bound.status == 422
@@ -377,3 +383,15 @@ def test_inbox_rejects_a_year_9999_file_by_name_and_imports_the_good_one(
     assert "9999" in reason
     assert (inbox / "imported" / "b_good.csv").exists()
     assert len(read_bars(conn, ["b_good"], 0)) == 20
+
+
+def test_the_api_import_folder_is_checked_before_anything_is_read(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    root = tmp_path / "import"
+    root.mkdir()
+    (root / "link.csv").symlink_to(write_daily_stock_csv(tmp_path / "REAL.csv", count=5))
+    for item in ("../missing.csv", str(tmp_path / "missing.csv"), "link.csv", "../*.csv"):
+        with pytest.raises(BarValidationError, match="outside the import folder"):
+            import_market_data(conn, [item], confine_to=root)
+    assert conn.execute("SELECT COUNT(*) FROM market_bars").fetchone()[0] == 0

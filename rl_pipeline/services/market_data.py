@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from rl_pipeline.market.importer import BatchImport, import_bar_files
+from rl_pipeline.market.importer import BatchImport, expand_inputs, import_bar_files
 from rl_pipeline.market.intervals import interval_name
 from rl_pipeline.market.validation import BarValidationError
 from rl_pipeline.store.bars import bar_ranges, delete_bars, list_series
@@ -21,11 +23,29 @@ def import_market_data(
     *,
     replace: bool = False,
     symbol: str | None = None,
+    confine_to: Path | None = None,
 ) -> BatchImport:
-    """Files, directories or glob patterns, all-or-nothing (see ``import_bar_files``)."""
+    """Files, directories or glob patterns, all-or-nothing (see ``import_bar_files``). With
+    ``confine_to`` (the API), relative paths are relative to that folder and every file must
+    resolve inside it: a request cannot make the server read (and echo rows of) other files."""
     if not inputs:
         raise BarValidationError("(import)", "name at least one file, directory or pattern")
+    if confine_to is not None:
+        root = confine_to.resolve()
+        inputs = [str(root / item) for item in inputs]  # an absolute item stays as it is
+        # Checked before anything is read (even whether a file exists), then again after
+        # symlinks and patterns are resolved.
+        named = [Path(os.path.normpath(item)) for item in inputs]
+        for path in [*named, *(expand_inputs(inputs) if _inside(named, root) else [])]:
+            if not path.resolve().is_relative_to(root):
+                raise BarValidationError(
+                    str(path), f"outside the import folder {root}: put the file there first"
+                )
     return import_bar_files(conn, list(inputs), replace=replace, symbol=symbol)
+
+
+def _inside(named: list[Path], root: Path) -> bool:
+    return all(p.is_relative_to(root) for p in named)
 
 
 def describe_import(batch: BatchImport) -> dict[str, Any]:

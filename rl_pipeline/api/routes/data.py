@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Security
 from pydantic import BaseModel, ConfigDict, Field
 
+from rl_pipeline import paths
 from rl_pipeline.api.errors import field_error, unprocessable
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
@@ -27,7 +28,8 @@ class ImportRequest(BaseModel):
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
         max_length=1000,
-        description="files, directories or glob patterns on the API's machine (CSV, Parquet)",
+        description="files, directories or glob patterns inside the import folder "
+        "(data/import/ or RL_PIPELINE_IMPORT_DIR; relative to it or absolute inside it)",
     )
     replace: bool = Field(
         False, description="replace the stored bars of each symbol in the imported time range"
@@ -55,7 +57,13 @@ def list_(request: Request) -> list[dict[str, Any]]:
 def import_(body: ImportRequest, request: Request) -> dict[str, Any]:
     """Validate every file, then store their bars in one transaction."""
     with store(request) as conn:
-        batch = import_market_data(conn, body.paths, replace=body.replace, symbol=body.symbol)
+        batch = import_market_data(
+            conn,
+            body.paths,
+            replace=body.replace,
+            symbol=body.symbol,
+            confine_to=paths.imports_dir(),
+        )
     return describe_import(batch)
 
 
