@@ -72,7 +72,7 @@ def peak_rss_of(code: str, env: dict[str, str]) -> tuple[int, float]:
     done = subprocess.run(
         [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
     )
-    return int(done.stdout.strip().splitlines()[-1]) * 1024, time.perf_counter() - start
+    return int(done.stdout.split()[-1]) * 1024, time.perf_counter() - start
 
 
 def main() -> None:
