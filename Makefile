@@ -70,3 +70,4 @@ bench: setup
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_weights.py
 	$(BIN)/python bench/bench_learning.py
+	$(BIN)/python bench/bench_import.py

@@ -16,6 +16,7 @@ import numpy as np
 
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features, feature_columns
+from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config
 from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.models.lava_ai import LavaAI
 from rl_pipeline.models.lgbm_ai import LGBMAI
@@ -25,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def model_throughput() -> dict:
-    config = SessionConfig()
+    # The defaults of the synthetic hourly bars (interval-dependent fields filled).
+    config = resolve_config(SessionConfig(), HOURLY_24_7)
     features = build_features(generate_default_bars())
     x = features[feature_columns(features)].to_numpy(np.float64)
     label, _ = forward_labels(features, config.models.lava_ai.horizon_bars)

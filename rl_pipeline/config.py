@@ -15,6 +15,9 @@ from rl_pipeline.rl.rules import rule_names
 MODEL_IDS: tuple[str, ...] = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
 
 
+AUTO = "None = from the bar interval (README: defaults per bar interval)"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -29,14 +32,18 @@ class CostConfig(_Strict):
 class BacktestConfig(_Strict):
     starting_capital: float = Field(100_000.0, gt=0)
     trade_size: float = Field(10_000.0, gt=0, description="notional per trade")
-    periods_per_year: int = Field(
-        365, gt=0, description="365 for 24/7 markets, 252 for exchange hours"
+    periods_per_year: int | None = Field(
+        None,
+        gt=0,
+        description="Sharpe annualisation of daily returns; None = from the trading calendar "
+        "(365 for 24/7 markets, 252 for exchange days)",
     )
-    history_days: int = Field(
-        120,
+    history_days: int | None = Field(
+        None,
         ge=0,
         le=3650,
-        description="days of bars loaded before the test period (indicators, model training)",
+        description="days of bars loaded before the test period (indicators, model training); "
+        + AUTO,
     )
 
 
@@ -86,8 +93,8 @@ class WeightRuleConfig(_Strict):
 
 
 class TradingAIConfig(_Strict):
-    fast_window: int = Field(24, ge=2)
-    slow_window: int = Field(96, ge=3)
+    fast_window: int | None = Field(None, ge=2, description="bars of the fast average; " + AUTO)
+    slow_window: int | None = Field(None, ge=3, description="bars of the slow average; " + AUTO)
     rsi_window: int = Field(14, ge=2)
     rsi_overbought: float = Field(75.0, gt=50, lt=100)
     rsi_oversold: float = Field(25.0, gt=0, lt=50)
@@ -95,7 +102,11 @@ class TradingAIConfig(_Strict):
 
     @model_validator(mode="after")
     def _windows(self) -> TradingAIConfig:
-        if self.fast_window >= self.slow_window:
+        if (
+            self.fast_window is not None
+            and self.slow_window is not None
+            and self.fast_window >= self.slow_window
+        ):
             raise ValueError("fast_window must be < slow_window")
         return self
 
@@ -104,10 +115,20 @@ class WalkForwardConfig(_Strict):
     """Walk-forward training of a learning model: fit only on labels known before the bars it
     predicts, refit every ``retrain_every_days``."""
 
-    train_window_days: int = Field(90, ge=1, le=3650)
-    retrain_every_days: int = Field(7, ge=1, le=365)
-    horizon_bars: int = Field(24, ge=1, le=500, description="label: direction over this many bars")
-    min_train_rows: int = Field(500, ge=10)
+    train_window_days: int | None = Field(
+        None, ge=1, le=3650, description="days of labelled rows a fit learns from; " + AUTO
+    )
+    retrain_every_days: int | None = Field(
+        None, ge=1, le=365, description="days between refits; " + AUTO
+    )
+    horizon_bars: int | None = Field(
+        None, ge=1, le=500, description="label: direction over this many bars; " + AUTO
+    )
+    min_train_rows: int | None = Field(
+        None,
+        ge=10,
+        description="fewer training rows: the model stays flat and says so; " + AUTO,
+    )
     signal_margin: float = Field(
         0.1, ge=0, lt=0.5, description="flat unless |P(up) - 0.5| exceeds this"
     )
@@ -122,11 +143,15 @@ class LGBMAIConfig(WalkForwardConfig):
     n_estimators: int = Field(100, ge=1, le=5000)
     learning_rate: float = Field(0.05, gt=0, le=1)
     num_leaves: int = Field(7, ge=2, le=1024)
-    min_child_samples: int = Field(200, ge=1)
+    min_child_samples: int | None = Field(
+        None, ge=1, description="rows per LightGBM leaf at least; " + AUTO
+    )
 
 
 class MistralAIConfig(_Strict):
-    decision_every_bars: int = Field(24, ge=1, description="ask the LLM every N bars per symbol")
+    decision_every_bars: int | None = Field(
+        None, ge=1, description="ask the LLM every N bars per symbol; " + AUTO
+    )
     max_tokens: int = Field(96, ge=16, le=1024)
     temperature: float = Field(0.0, ge=0, le=2)
     seed: int = 42

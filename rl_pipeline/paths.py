@@ -39,6 +39,13 @@ def dagster_home() -> Path:
     return Path(override).resolve() if override else data_dir() / "dagster"
 
 
+def imports_dir() -> Path:
+    """Bar files the API may import: ``RL_PIPELINE_IMPORT_DIR`` or ``<data>/import``
+    (resolved, symlinks included)."""
+    override = os.environ.get("RL_PIPELINE_IMPORT_DIR")
+    return Path(override).resolve() if override else (data_dir() / "import").resolve()
+
+
 def models_dir() -> Path:
     """Model files the API may hand to the Mistral server: ``RL_PIPELINE_MODELS_DIR`` or
     ``<data>/models`` (resolved, symlinks included)."""

@@ -47,6 +47,9 @@ ROUTES = {
     ("get", "/api/reinforcement/report"),
     ("post", "/api/campaigns/run"),
     ("get", "/api/campaigns"),
+    ("get", "/api/data"),
+    ("post", "/api/data/import"),
+    ("delete", "/api/data/{symbol}"),
 }
 VALID_WEIGHTS = {
     "trading_ai_weight": 0.3,
@@ -484,6 +487,8 @@ def test_mutating_routes_need_the_bearer_token(guarded: ApiServer) -> None:
         ("POST", "/api/config/import", {}),
         ("POST", "/api/server/mistral/start", {}),
         ("POST", "/api/server/mistral/stop", None),
+        ("POST", "/api/data/import", {"paths": ["x.csv"]}),
+        ("DELETE", "/api/data/ANY", None),
     ):
         for token in (None, "wrong", TOKEN + "x", ""):
             reply = rejected(guarded, method, path, body, token=token)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import dagster as dg
+import pydantic
 import pytest
 import yaml
 
+from rl_pipeline.config import SessionConfig
 from rl_pipeline.dagster_defs.assets.session_assets import SESSION_ASSETS
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.conftest import PROJECT_ROOT
+from rl_pipeline_tests.support.cli import cli
 from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 from rl_pipeline_tests.support.store_state import session_outcome
 
@@ -93,7 +97,8 @@ def test_run_config_sets_the_session_parameters(
                     "learning_rate": 0.05,
                     "reward_multiplier": 2.0,
                     "punishment_multiplier": 0.5,
-                    "fee_bps": 0.0,
+                    "costs": {"fee_bps": 0.0},
+                    "models": {"lgbm_ai": {"n_estimators": 30}},
                     "symbols": ["AAA"],
                 }
             }
@@ -105,14 +110,96 @@ def test_run_config_sets_the_session_parameters(
     assert done.returncode == 0, done.stderr[-3000:]
     row = small_store.execute(
         "SELECT test_period_days, learning_rate, reward_multiplier, punishment_multiplier, "
-        "status FROM reinforcement_sessions WHERE session_id = ?",
+        "status, configuration FROM reinforcement_sessions WHERE session_id = ?",
         (sid,),
     ).fetchone()
-    assert tuple(row) == (7, 0.05, 2.0, 0.5, "completed")
+    assert tuple(row)[:5] == (7, 0.05, 2.0, 0.5, "completed")
+    effective = json.loads(row["configuration"])
+    assert effective["costs"] == {"fee_bps": 0.0, "slippage_bps": 5.0}
+    assert effective["models"]["lgbm_ai"]["n_estimators"] == 30
+    assert effective["models"]["lgbm_ai"]["learning_rate"] == 0.05  # the model's, untouched
     symbols = small_store.execute(
         "SELECT DISTINCT symbol FROM trade_results WHERE session_id = ?", (sid,)
     ).fetchall()
     assert [s[0] for s in symbols] == ["AAA"]
+
+
+def tuned_document() -> dict:
+    """A configuration with a non-default learning rate, cost and model window."""
+    session = SessionConfig().model_dump(mode="json")
+    session["learning_rate"] = 0.03
+    session["costs"]["fee_bps"] = 2.5
+    session["models"]["trading_ai"]["fast_window"] = 12
+    return {
+        "schema_version": 1,
+        "session": session,
+        "weights": {"trading_ai": 0.25, "lava_ai": 0.25, "lgbm_ai": 0.25, "mistral_ai": 0.25},
+    }
+
+
+def test_the_default_run_config_runs_the_imported_configuration(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    document = tmp_path / "tuned.json"
+    document.write_text(json.dumps(tuned_document()))
+    imported = cli("config", "import", str(document))
+    assert imported.returncode == 0, imported.stderr
+    done, sid = execute("-c", str(PROJECT_ROOT / "run_config" / "default_session.yaml"))
+    assert done.returncode == 0, done.stderr[-3000:]
+    shown = cli("session", "show", sid, "--config")
+    assert shown.returncode == 0, shown.stderr
+    effective = json.loads(shown.stdout.split("effective configuration:\n", 1)[1])
+    assert effective["learning_rate"] == 0.03
+    assert effective["costs"]["fee_bps"] == 2.5
+    assert effective["models"]["trading_ai"]["fast_window"] == 12
+    stored = small_store.execute(
+        "SELECT learning_rate FROM reinforcement_sessions WHERE session_id = ?", (sid,)
+    ).fetchone()
+    assert stored[0] == 0.03
+
+    # A run config naming only test_period_days changes only that.
+    only = tmp_path / "only.yaml"
+    only.write_text(yaml.safe_dump({"ops": {"market_bars": {"config": {"test_period_days": 5}}}}))
+    done, second = execute("-c", str(only))
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = {
+        r["session_id"]: json.loads(r["configuration"])
+        for r in small_store.execute(
+            "SELECT session_id, configuration FROM reinforcement_sessions "
+            "WHERE session_id IN (?, ?)",
+            (sid, second),
+        )
+    }
+    assert rows[second]["test_period_days"] == 5
+    assert {**rows[second], "test_period_days": 0} == {**rows[sid], "test_period_days": 0}
+    assert rows[sid]["test_period_days"] == 30
+
+
+def test_the_whole_session_configuration_is_in_the_run_config_schema() -> None:
+    """Nested like SessionConfig, with its descriptions, so the Launchpad shows every field."""
+    from rl_pipeline.dagster_defs.session_config import SessionRunConfig
+
+    fields = SessionRunConfig.to_fields_dict()
+
+    def leaves(schema_fields: dict, model: type, prefix: str = "") -> list[str]:
+        names = []
+        for name, field in model.model_fields.items():
+            assert name in schema_fields, prefix + name
+            assert not schema_fields[name].is_required, prefix + name
+            annotation = field.annotation
+            if isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel):
+                inner = schema_fields[name].config_type.fields
+                names += leaves(inner, annotation, f"{prefix}{name}.")
+            else:
+                names.append(prefix + name)
+        return names
+
+    names = leaves(fields, SessionConfig)
+    assert "models.lgbm_ai.num_leaves" in names and "backtest.periods_per_year" in names
+    lgbm = fields["models"].config_type.fields["lgbm_ai"].config_type.fields
+    assert "learning_rate" in lgbm
+    fee = fields["costs"].config_type.fields["fee_bps"]
+    assert "basis points" in fee.description
 
 
 def test_failing_step_fails_the_run_and_the_session(

@@ -24,7 +24,8 @@ from rl_pipeline.dagster_defs.sensors.session_sensors import (
 )
 from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_requests import claim_request, request_session
+from rl_pipeline.services.config_store import import_config
+from rl_pipeline.services.session_requests import claim_request, get_request, request_session
 from rl_pipeline.store.bars import count_bars
 from rl_pipeline_tests.support.store_state import session_outcome
 
@@ -174,3 +175,31 @@ def test_definitions_hold_three_jobs_four_sensors_one_schedule() -> None:
         "session_run_failure_sensor",
     }
     assert [s.name for s in repo.schedule_defs] == ["nightly_session_schedule"]
+
+
+def test_sensor_and_schedule_sessions_start_from_the_active_configuration(
+    small_store: sqlite3.Connection, instance, store, tmp_path: Path, monkeypatch
+) -> None:
+    session = SessionConfig().model_dump(mode="json")
+    session["learning_rate"] = 0.02
+    session["costs"]["fee_bps"] = 3.0
+    weights = {"trading_ai": 0.25, "lava_ai": 0.25, "lgbm_ai": 0.25, "mistral_ai": 0.25}
+    import_config(small_store, {"schema_version": 1, "session": session, "weights": weights})
+    tick = datetime.datetime(2026, 11, 26, 2, 0, tzinfo=datetime.UTC)
+    scheduled = nightly_session_schedule(
+        dg.build_schedule_context(
+            instance=instance, scheduled_execution_time=tick, resources={"store": store}
+        )
+    )
+    inbox = tmp_path / "incoming"
+    inbox.mkdir()
+    monkeypatch.setenv("RL_PIPELINE_INCOMING_DIR", str(inbox))
+    bars = generate_default_bars(symbols=("NEW",), days=2, seed=3)
+    frame = bars.assign(timestamp=pd.to_datetime(bars["ts"], unit="s", utc=True))
+    frame[["symbol", "timestamp", "open", "high", "low", "close", "volume"]].to_csv(
+        inbox / "new.csv", index=False
+    )
+    sensed = evaluate(new_market_data_sensor, instance, store).run_requests[0]
+    for session_id in (scheduled.run_key, sensed.run_key):
+        config = get_request(small_store, session_id).config
+        assert config.learning_rate == 0.02 and config.costs.fee_bps == 3.0, session_id

@@ -39,7 +39,7 @@ def test_a_model_that_cannot_train_keeps_its_weight_and_says_why(
         }
     )
     live_before = ai_models.live_weights(small_store)
-    with caplog.at_level(logging.WARNING, logger="rl_pipeline.session"):
+    with caplog.at_level(logging.WARNING):
         summary = stages.run_session(small_store, config)
     assert "lava_ai" in summary.active
     trades = results.read_trades(small_store, summary.session_id)

@@ -63,8 +63,8 @@ def test_bad_csv_names_file_row_and_rule_and_stores_nothing(
 
 def test_missing_column_is_named(conn: sqlite3.Connection, tmp_path: Path) -> None:
     path = tmp_path / "short.csv"
-    path.write_text("symbol,timestamp,open,high,low,close\nAAA,2025-01-01T00:00:00Z,1,1,1,1\n")
-    with pytest.raises(BarValidationError, match="short.csv: missing required column.*volume"):
+    path.write_text("symbol,timestamp,open,high,low,volume\nAAA,2025-01-01T00:00:00Z,1,1,1,1\n")
+    with pytest.raises(BarValidationError, match="short.csv: missing required column.*close"):
         import_bar_file(conn, path)
     assert count_bars(conn) == 0
 

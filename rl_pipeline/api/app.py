@@ -13,7 +13,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 
 from rl_pipeline.api.errors import install_error_handlers
-from rl_pipeline.api.routes import analytics, campaigns, config, mistral, models, reinforcement
+from rl_pipeline.api.routes import (
+    analytics,
+    campaigns,
+    config,
+    data,
+    mistral,
+    models,
+    reinforcement,
+)
 from rl_pipeline.api.security import BearerTokenMiddleware
 from rl_pipeline.api.settings import ApiSettings
 from rl_pipeline.store.connection import open_store
@@ -37,7 +45,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="rl_pipeline API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
-    for module in (reinforcement, models, mistral, analytics, config, campaigns):
+    for module in (reinforcement, models, mistral, analytics, config, campaigns, data):
         app.include_router(module.router)
     install_error_handlers(app)
     app.middleware("http")(_log_request)

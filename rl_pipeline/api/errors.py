@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from rl_pipeline.analytics.trades import InvalidFilterError
+from rl_pipeline.market.validation import BarValidationError
 from rl_pipeline.mistral.errors import (
     LockTimeoutError,
     MistralServerError,
@@ -23,6 +24,7 @@ from rl_pipeline.mistral.errors import (
 from rl_pipeline.services.campaign import CampaignError
 from rl_pipeline.services.config_store import DOCUMENT, ConfigValidationError
 from rl_pipeline.services.weights import WeightValidationError
+from rl_pipeline.store.bars import BarConflictError
 
 log = logging.getLogger("rl_pipeline.api")
 CONFLICTS = (ServerAlreadyRunningError, PortInUseError, LockTimeoutError)
@@ -78,6 +80,15 @@ def install_error_handlers(app: FastAPI) -> None:
             )
             for e in exc.errors
         )
+
+    @app.exception_handler(BarValidationError)
+    async def rejected_bars(request: Request, exc: BarValidationError) -> JSONResponse:
+        loc = ["body", "paths"]
+        return unprocessable([field_error(loc, f"rejected, nothing stored: {exc}")])
+
+    @app.exception_handler(BarConflictError)
+    async def conflicting_bars(request: Request, exc: BarConflictError) -> JSONResponse:
+        return JSONResponse(status_code=409, content={"detail": str(exc)})
 
     @app.exception_handler(InvalidFilterError)
     async def invalid_filter(request: Request, exc: InvalidFilterError) -> JSONResponse:

@@ -13,11 +13,11 @@ from rl_pipeline.cli.api_commands import api
 from rl_pipeline.cli.campaign_commands import campaign
 from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.cli.config_commands import config
+from rl_pipeline.cli.data_commands import data, import_bars
 from rl_pipeline.cli.mistral_commands import mistral
 from rl_pipeline.cli.models_commands import models
 from rl_pipeline.cli.session_commands import session_start
 from rl_pipeline.cli.weights_commands import weights
-from rl_pipeline.market.validation import BarValidationError
 
 
 @click.group()
@@ -30,7 +30,11 @@ def main(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--no-default-data", is_flag=True, help="Do not load the embedded default bars.")
+@click.option(
+    "--no-default-data",
+    is_flag=True,
+    help="Do not load the embedded synthetic demo bars (for a store of your own data only).",
+)
 def init(no_default_data: bool) -> None:
     """Create or migrate the store; load the default data set when it has no bars."""
     from rl_pipeline.services.store_setup import init_store
@@ -39,25 +43,6 @@ def init(no_default_data: bool) -> None:
     click.echo(f"store {status.db_path}: {status.bars} bars ({status.seeded_bars} loaded now)")
     for session_id in status.orphaned_sessions:
         click.echo(f"session {session_id} was left running by a dead process: marked failed")
-
-
-@main.command("import-bars")
-@click.argument("files", nargs=-1, required=True)
-def import_bars(files: tuple[str, ...]) -> None:
-    """Import OHLCV bars from CSV or Parquet files (all-or-nothing per file)."""
-    from rl_pipeline.market.importer import import_bar_file
-    from rl_pipeline.store.connection import open_store
-
-    conn = open_store()
-    try:
-        for path in files:
-            try:
-                result = import_bar_file(conn, path)
-            except BarValidationError as exc:
-                raise click.ClickException(f"rejected, nothing stored: {exc}") from exc
-            click.echo(f"{result.file}: {result.rows} bars for {', '.join(result.symbols)}")
-    finally:
-        conn.close()
 
 
 @main.group()
@@ -83,7 +68,13 @@ def session_new() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="The whole view as JSON (report, tournament, verdict)."
 )
-def session_show(session_id: str | None, as_json: bool) -> None:
+@click.option(
+    "--config",
+    "show_config",
+    is_flag=True,
+    help="Also print the effective configuration the session ran with (JSON).",
+)
+def session_show(session_id: str | None, as_json: bool, show_config: bool) -> None:
     """Summary of SESSION_ID (default: the latest session): per-model results, the ensemble
     report, the rule tournament and the verdict on learning."""
     from rl_pipeline.services.session_queries import (
@@ -104,6 +95,9 @@ def session_show(session_id: str | None, as_json: bool) -> None:
         click.echo(json.dumps(session_view_json(view), indent=2))
     else:
         click.echo(format_session_view(view))
+        if show_config:
+            click.echo("effective configuration:")
+            click.echo(json.dumps(view.configuration, indent=2))
     if view.status != "completed":
         raise SystemExit(1)
 
@@ -130,6 +124,8 @@ def session_report(session_id: str | None, open_it: bool) -> None:
         webbrowser.open(path.as_uri())
 
 
+main.add_command(data)
+main.add_command(import_bars)
 main.add_command(mistral)
 main.add_command(weights)
 main.add_command(models)

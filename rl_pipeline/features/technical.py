@@ -1,5 +1,8 @@
 """Technical features without look-ahead: every value at bar t uses bars <= t of its own symbol.
 
+Zero, constant or missing volume neutralises the volume feature (0) instead of making it NaN, so
+no row is lost for it; gaps and halted days are bars like any other (returns span the gap).
+
 Bars arrive sorted by symbol then time. Rolling windows run per symbol: one window over the
 concatenated column would be cheaper, but pandas' running sums would then carry floating-point
 residue from one symbol's later bars into the next symbol's earlier ones (a 1e-14 leak, but a
@@ -15,6 +18,7 @@ RETURN_HORIZONS = (1, 4, 12, 24, 72)
 SMA_WINDOWS = (12, 24, 48, 96)
 VOL_WINDOWS = (24, 72)
 RSI_WINDOW = 14
+VOLUME_WINDOW = 72
 
 
 def position_in_symbol(symbols: pd.Series) -> np.ndarray:
@@ -62,6 +66,21 @@ def rsi(close: np.ndarray, window: int, pos: np.ndarray) -> np.ndarray:
     return np.where((avg_loss == 0) & (avg_gain == 0), 50.0, value)
 
 
+def volume_z(volume: np.ndarray, pos: np.ndarray) -> np.ndarray:
+    """Z-score of log volume over the last ``VOLUME_WINDOW`` bars. Neutral (0) where volume says
+    nothing: zero or constant over the window (FX files often carry no volume), or missing
+    (NaN); the row stays usable for every other feature. NaN only in a symbol's first bars."""
+    log_volume = np.log1p(np.nan_to_num(volume, nan=0.0))
+    mean = rolling_mean(log_volume, VOLUME_WINDOW, pos)
+    spread = rolling(log_volume, VOLUME_WINDOW, pos, "std")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (log_volume - mean) / spread
+    # The running std of a constant window can be a 1e-17 residue rather than 0.
+    flat = np.isfinite(spread) & (spread <= 1e-12 * np.maximum(np.abs(mean), 1.0))
+    z = np.where(flat | (np.isfinite(spread) & np.isnan(volume)), 0.0, z)
+    return z
+
+
 def build_features(bars: pd.DataFrame) -> pd.DataFrame:
     """Bars plus engineered feature columns (``f_*``), same rows and order."""
     pos = position_in_symbol(bars["symbol"])
@@ -76,11 +95,7 @@ def build_features(bars: pd.DataFrame) -> pd.DataFrame:
         features[f"f_vol_{w}"] = rolling(features["f_ret_1"], w, pos, "std")
     features["f_rsi"] = rsi(close, RSI_WINDOW, pos)
     features["f_range"] = (bars["high"].to_numpy() - bars["low"].to_numpy()) / close
-    volume = np.log1p(bars["volume"].to_numpy(float))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        features["f_volume_z"] = (volume - rolling_mean(volume, 72, pos)) / rolling(
-            volume, 72, pos, "std"
-        )
+    features["f_volume_z"] = volume_z(bars["volume"].to_numpy(float), pos)
     out = bars.reset_index(drop=True).copy()
     for name, values in features.items():
         out[name] = values

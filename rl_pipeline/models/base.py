@@ -102,6 +102,11 @@ class TradingModel(ABC):
     def describe(self) -> dict[str, Any]:
         """Parameters, for the store and the run metadata."""
 
+    def training_shortfall(self) -> dict[str, Any] | None:
+        """Why the last ``predict`` stayed flat for lack of training rows, with the numbers
+        (None when it did not)."""
+        return getattr(self, "shortfall", None)
+
     def training_record(self) -> list[TrainedArtifact]:
         """Models fitted during the last ``predict`` (empty for models that do not learn)."""
         return list(getattr(self, "trained", []))

@@ -12,6 +12,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from rl_pipeline.config import LavaAIConfig
+from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext
 from rl_pipeline.models.walk_forward import WalkForwardClassifier
 
@@ -22,7 +23,7 @@ class LavaAI(WalkForwardClassifier):
 
     def __init__(self, params: LavaAIConfig, context: ModelContext | None = None) -> None:
         super().__init__(params, context)
-        self.params: LavaAIConfig = params
+        self.params: LavaAIConfig = fill_section(params)
 
     def make_estimator(self) -> Pipeline:
         return Pipeline(

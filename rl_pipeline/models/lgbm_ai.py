@@ -9,6 +9,7 @@ from typing import Any
 import lightgbm as lgb
 
 from rl_pipeline.config import LGBMAIConfig
+from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext
 from rl_pipeline.models.walk_forward import WalkForwardClassifier
 
@@ -19,7 +20,7 @@ class LGBMAI(WalkForwardClassifier):
 
     def __init__(self, params: LGBMAIConfig, context: ModelContext | None = None) -> None:
         super().__init__(params, context)
-        self.params: LGBMAIConfig = params
+        self.params: LGBMAIConfig = fill_section(params)
 
     def make_estimator(self) -> lgb.LGBMClassifier:
         p = self.params

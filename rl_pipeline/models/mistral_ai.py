@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from rl_pipeline.config import MistralAIConfig
+from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.mistral.client import chat_completion
 from rl_pipeline.mistral.errors import ChatCompletionError
 from rl_pipeline.models.base import Availability, ModelContext, Signals, TradingModel
@@ -38,7 +39,7 @@ class MistralAI(TradingModel):
     model_id = "mistral_ai"
 
     def __init__(self, params: MistralAIConfig, context: ModelContext) -> None:
-        self.params = params
+        self.params = fill_section(params)
         self.context = context
         self.trained = []
         self.stats = LLMStats()

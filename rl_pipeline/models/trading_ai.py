@@ -9,6 +9,7 @@ import pandas as pd
 
 from rl_pipeline.config import TradingAIConfig
 from rl_pipeline.features.technical import position_in_symbol, rolling_mean, rsi
+from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import Signals, TradingModel
 
 
@@ -16,7 +17,8 @@ class TradingAI(TradingModel):
     model_id = "trading_ai"
 
     def __init__(self, params: TradingAIConfig) -> None:
-        self.params = params
+        # Unset windows (a model built outside a session) are those of hourly bars.
+        self.params = fill_section(params)
 
     def describe(self) -> dict[str, Any]:
         return {"kind": "sma_crossover_rsi_filter", **self.params.model_dump()}

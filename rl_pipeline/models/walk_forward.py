@@ -18,6 +18,7 @@ import pandas as pd
 
 from rl_pipeline.config import WalkForwardConfig
 from rl_pipeline.features.technical import feature_columns
+from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext, Signals, TradingModel, TrainedArtifact
 
 SECONDS_PER_DAY = 86_400
@@ -54,7 +55,7 @@ class WalkForwardClassifier(TradingModel):
     artifact_suffix = ".bin"
 
     def __init__(self, params: WalkForwardConfig, context: ModelContext | None = None) -> None:
-        self.params = params
+        self.params = fill_section(params)
         self.context = context or ModelContext(session_id="adhoc")
         self.trained: list[TrainedArtifact] = []
         self.largest_train_rows = 0
@@ -80,6 +81,7 @@ class WalkForwardClassifier(TradingModel):
         confidence = np.zeros(n)
         self.trained = []
         self.largest_train_rows = 0
+        self.shortfall: dict[str, Any] | None = None
         if not decide.any():
             return Signals(signal, confidence)
         columns = feature_columns(features)
@@ -91,6 +93,7 @@ class WalkForwardClassifier(TradingModel):
         window = p.train_window_days * SECONDS_PER_DAY
         starts = self.chunk_starts(ts[decide])
         step = p.retrain_every_days * SECONDS_PER_DAY
+        short: list[int] = []
         for start in starts:
             rows = decide & (ts >= start) & (ts < start + step) & finite
             if not rows.any():
@@ -98,6 +101,7 @@ class WalkForwardClassifier(TradingModel):
             train = known & finite & (label_end < start) & (ts >= start - window)
             self.largest_train_rows = max(self.largest_train_rows, int(train.sum()))
             if train.sum() < p.min_train_rows or len(np.unique(label[train])) < 2:
+                short.append(int(train.sum()))
                 continue  # not enough history yet: stay flat for this chunk
             estimator = self.make_estimator()
             estimator.fit(x[train], label[train])
@@ -108,6 +112,15 @@ class WalkForwardClassifier(TradingModel):
             confidence[rows] = np.where(signal[rows] != 0, np.clip(np.abs(2 * up - 1), 0, 1), 0.0)
             accuracy = float((estimator.predict(x[train]) == label[train]).mean())
             self.trained.append(self.record(estimator, int(start), int(train.sum()), accuracy))
+        if short:
+            self.shortfall = {
+                "flat_periods": len(short),
+                "periods": len(short) + len(self.trained),
+                "fewest_train_rows": min(short),
+                "most_train_rows": max(short),
+                "min_train_rows": p.min_train_rows,
+                "train_window_days": p.train_window_days,
+            }
         return Signals(signal, confidence)
 
     def inaction_reason(self) -> str:

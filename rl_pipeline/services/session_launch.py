@@ -25,8 +25,8 @@ class LaunchedSession:
 
 
 def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides`` applied field by field, nested sections included: an
-    override names only the fields it changes."""
+    """``base`` with ``overrides`` applied field by field: a nested section that is named only
+    replaces the fields it names."""
     out = dict(base)
     for key, value in overrides.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
@@ -37,10 +37,12 @@ def merged(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, A
 
 
 def session_config_with(conn: sqlite3.Connection, overrides: Mapping[str, Any]) -> SessionConfig:
-    """The active configuration with ``overrides`` (SessionConfig fields, nested sections as
-    dicts naming only what they change) applied and the whole validated again; raises
-    ``pydantic.ValidationError``."""
-    return SessionConfig.model_validate(merged(active_session_config(conn).model_dump(), overrides))
+    """The active stored configuration with ``overrides`` (SessionConfig fields, nested
+    sections allowed) applied and the whole validated again; raises
+    ``pydantic.ValidationError``. Every run path (Dagster run config, sensors, schedule, CLI,
+    API) starts here."""
+    base = active_session_config(conn).model_dump()
+    return SessionConfig.model_validate(merged(base, overrides))
 
 
 def estimate_duration_minutes(conn: sqlite3.Connection) -> int:

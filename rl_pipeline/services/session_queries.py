@@ -22,6 +22,7 @@ class SessionView:
     report: dict[str, Any] | None
     trades_by_model: dict[str, int]
     history_rows: int
+    configuration: dict[str, Any] | None = None  # the effective configuration the session ran
 
 
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
@@ -57,6 +58,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         report=json.loads(report_row[0]) if report_row else None,
         trades_by_model=trades_by_model,
         history_rows=int(history),
+        configuration=json.loads(row["configuration"]) if row["configuration"] else None,
     )
 
 
@@ -114,10 +116,28 @@ def format_session_view(view: SessionView) -> str:
         for model_id, reason in r.get("not_acting_models", {}).items():
             weight = (r.get("ensemble_report") or {}).get("start_weights", {}).get(model_id, 0.0)
             lines.append(f"  {model_id} did not act: {reason}; its weight stays {weight:.6f}")
+        lines.extend(format_notes(r.get("notes") or {}))
         lines.append(f"  weight history rows: {view.history_rows}")
         if r.get("ensemble_report"):
             lines.extend(format_ensemble_report(r["ensemble_report"]))
     return "\n".join(lines)
+
+
+def format_notes(notes: dict[str, Any]) -> list[str]:
+    """The session's bars (interval, calendar, annualisation), skipped symbols and models that
+    stayed flat for lack of training rows."""
+    lines = []
+    profile = notes.get("bar_profile")
+    if profile:
+        lines.append(
+            f"  bars: {profile['interval']} interval, {profile['calendar']} calendar, "
+            f"Sharpe annualised with {profile['periods_per_year']} periods per year"
+        )
+    for symbol, why in (notes.get("skipped_symbols") or {}).items():
+        lines.append(f"  symbol {symbol} skipped: {why}")
+    for model_id, warning in (notes.get("training_warnings") or {}).items():
+        lines.append(f"  WARNING {model_id}: {warning}")
+    return lines
 
 
 def format_ensemble_report(report: dict[str, Any]) -> list[str]:

@@ -4,6 +4,7 @@ row (and model artifact) the session had written."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -23,6 +24,7 @@ from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
 from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
+from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, TrainedArtifact
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
@@ -33,15 +35,15 @@ from rl_pipeline.services.session_rows import history_rows, metric_rows, trade_r
 from rl_pipeline.services.versions import session_versions
 from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, results, sessions
-from rl_pipeline.store.bars import last_timestamp, list_symbols, read_bars
+from rl_pipeline.store.bars import bar_ranges, read_bars, series_profiles
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 from rl_pipeline.timestamps import format_time
 
 SECONDS_PER_DAY = 86_400
+log = logging.getLogger(__name__)
 NO_LLM = (None, "no Mistral server requested for this session")
-log = logging.getLogger("rl_pipeline.session")
 
 
 class SessionError(RuntimeError):
@@ -52,6 +54,9 @@ class SessionError(RuntimeError):
 class SessionHandle:
     session_id: str
     config: SessionConfig
+    # What the session learnt about its data and models on the way (bar profile, skipped
+    # symbols, models short of training rows); it ends up in the session report.
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,7 @@ class SessionSummary:
     report: dict[str, Any] = field(default_factory=dict)
     not_acting: dict[str, str] = field(default_factory=dict)
     weights_learned: dict[str, float] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
 
 
 T = TypeVar("T")
@@ -165,25 +171,79 @@ def load_market_window(
     conn: sqlite3.Connection,
     session_id: str,
     handle: SessionHandle,
+    *,
     test_end_ts: int | None = None,
 ) -> MarketWindow:
-    """History plus the test period ending at the last stored bar, or at ``test_end_ts`` (a
-    campaign's earlier sessions); no bar after the test period is loaded."""
+    """The session's bars: its test window ends at the last bar of its symbols (or at
+    ``test_end_ts``); the interval-dependent defaults are filled from the symbols' bar interval
+    and calendar, and the effective configuration is stored with the session. Refuses symbols
+    without bars in the test window and a test period longer than the stored data."""
     config = handle.config
-    stored = list_symbols(conn)
-    symbols = list(config.symbols) or stored
-    if not symbols:
+    ranges = bar_ranges(conn)
+    if not ranges:
         raise SessionError("the store has no market bars: run `rl-pipeline init` or import a file")
-    unknown = sorted(set(symbols) - set(stored))
+    requested = list(dict.fromkeys(config.symbols))
+    unknown = [s for s in requested if s not in ranges]
     if unknown:
         raise SessionError(f"symbols: no bars stored for {', '.join(unknown)}")
-    end = last_timestamp(conn, symbols) if test_end_ts is None else test_end_ts
+    candidates = requested or sorted(ranges)
+    end = test_end_ts if test_end_ts is not None else max(ranges[s][1] for s in candidates)
     test_start = end - config.test_period_days * SECONDS_PER_DAY + 1
-    since = test_start - config.backtest.history_days * SECONDS_PER_DAY
-    bars = read_bars(conn, symbols, since)
-    bars = bars[bars["ts"].to_numpy() <= end].reset_index(drop=True)
+    skipped = {
+        s: f"no bars in the test window (last bar {_utc(ranges[s][1])})"
+        for s in candidates
+        if ranges[s][1] < test_start
+    }
+    skipped.update(
+        {
+            s: f"no bars in the test window (first bar {_utc(ranges[s][0])})"
+            for s in candidates
+            if s not in skipped and ranges[s][0] > end
+        }
+    )
+    if requested and skipped:
+        named = "; ".join(f"{s}: {why}" for s, why in skipped.items())
+        raise SessionError(
+            f"symbols without bars in the test window {_utc(test_start)} .. {_utc(end)}: {named}"
+        )
+    symbols = [s for s in candidates if s not in skipped]
+    if not symbols:
+        raise SessionError(
+            f"no symbol has bars in the test window {_utc(test_start)} .. {_utc(end)}"
+        )
+    first = min(ranges[s][0] for s in symbols)
+    if test_start < first:
+        raise SessionError(
+            f"test_period_days {config.test_period_days} is longer than the stored data: the "
+            f"test window would start {_utc(test_start)}, but bars of "
+            f"{', '.join(symbols)} exist only from {_utc(first)} to {_utc(end)}"
+        )
+    profiles = series_profiles(conn, symbols)
+    profile = session_profile(profiles) if profiles else HOURLY_24_7
+    effective = resolve_config(config, profile)
+    sessions.set_configuration(conn, session_id, effective.model_dump_json())
+    since = test_start - (effective.backtest.history_days or 0) * SECONDS_PER_DAY
+    bars = read_bars(conn, symbols, since, end)
     bars["in_test"] = bars["ts"].to_numpy() >= test_start
-    return MarketWindow(handle, bars, test_start, end)
+    notes = {
+        **handle.notes,
+        "bar_profile": {
+            "interval": profile.interval_name,
+            "interval_seconds": profile.interval_seconds,
+            "calendar": profile.calendar,
+            "bars_per_day": profile.bars_per_day,
+            "periods_per_year": effective.backtest.periods_per_year,
+        },
+        "symbols": symbols,
+        "skipped_symbols": skipped,
+    }
+    for symbol, why in skipped.items():
+        log.warning("session %s: symbol %s skipped: %s", session_id, symbol, why)
+    return MarketWindow(SessionHandle(session_id, effective, notes), bars, test_start, end)
+
+
+def _utc(ts: int) -> str:
+    return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
 @session_stage("features")
@@ -239,6 +299,7 @@ def compute_signals(
     test_bars = window.bars.loc[decide, ["symbol", "ts", "open", "high", "low", "close"]]
     test_bars = test_bars.reset_index(drop=True)
     frames, active, inactive, parameters, training, idle = [], [], {}, {}, {}, {}
+    warnings: dict[str, str] = {}
     for model_id, factory in MODEL_FACTORIES.items():
         if factory is None:
             inactive[model_id] = NOT_BUILT_REASON
@@ -252,6 +313,10 @@ def compute_signals(
             inactive[model_id] = availability.reason
             continue
         predicted = model.predict(features, decide)
+        shortfall = model.training_shortfall()
+        if shortfall is not None:
+            warnings[model_id] = shortfall_message(shortfall)
+            log.warning("session %s: %s %s", session_id, model_id, warnings[model_id])
         parameters[model_id] = model.describe()
         training[model_id] = model.training_record()
         idle[model_id] = model.inaction_reason()
@@ -269,6 +334,7 @@ def compute_signals(
         )
     if not active:
         raise SessionError(f"no active model: {inactive}")
+    handle = dataclasses.replace(handle, notes={**handle.notes, "training_warnings": warnings})
     return ModelSignals(
         handle,
         test_bars,
@@ -278,6 +344,16 @@ def compute_signals(
         parameters,
         training,
         idle,
+    )
+
+
+def shortfall_message(shortfall: dict[str, Any]) -> str:
+    """What a model short of training rows did, with the numbers."""
+    return (
+        f"too few training rows: flat in {shortfall['flat_periods']} of "
+        f"{shortfall['periods']} retrain periods, which had {shortfall['fewest_train_rows']} to "
+        f"{shortfall['most_train_rows']} rows in the {shortfall['train_window_days']}-day "
+        f"training window (min_train_rows {shortfall['min_train_rows']}; or a single label class)"
     )
 
 
@@ -467,6 +543,7 @@ def finish_session(
         measured.report,
         weights.not_acting,
         weights.path.final,
+        outcome.signals.session.notes,
     )
     versions = trained_versions(session_id, outcome.signals)
     if publish:
@@ -536,6 +613,7 @@ def summary_json(summary: SessionSummary, parameters: dict[str, dict[str, Any]])
             "metrics": {m: x.as_dict() for m, x in summary.metrics.items()},
             "ensemble_report": summary.report,
             "parameters": parameters,
+            "notes": summary.notes,
         },
     )
 

@@ -54,6 +54,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
                 "end_time": None,
                 "models": [],
                 "history_rows": 0,
+                "configuration": request.config.model_dump(mode="json"),
             }
     view = get_session_view(conn, session_id)
     request = get_request(conn, view.session_id)
@@ -70,6 +71,8 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "history_rows": view.history_rows,
         "not_acting_models": (view.report or {}).get("not_acting_models", {}),
         "report": (view.report or {}).get("ensemble_report"),
+        "configuration": view.configuration,
+        "notes": (view.report or {}).get("notes"),
     }
 
 
@@ -79,6 +82,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
     if not view.report:
         return [{"model_id": m, "trades": int(n)} for m, n in sorted(view.trades_by_model.items())]
     r = view.report
+    warnings = (r.get("notes") or {}).get("training_warnings") or {}
     return [
         {
             "model_id": model_id,
@@ -93,6 +97,7 @@ def model_summary(view: SessionView) -> list[dict[str, Any]]:
             "weight_before": r["weights_before"].get(model_id),
             "weight_after": r["weights_after"].get(model_id),
             "weight_learned": r.get("weights_learned", r["weights_after"]).get(model_id),
+            "training_warning": warnings.get(model_id),
         }
         for model_id, m in r["metrics"].items()
     ]

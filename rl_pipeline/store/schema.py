@@ -194,6 +194,17 @@ CREATE TABLE stored_configurations (
 );
 """
 
+BAR_SERIES_DDL = """
+CREATE TABLE bar_series (
+    symbol TEXT PRIMARY KEY,          -- one row per symbol with stored bars
+    interval_seconds INTEGER NOT NULL, -- detected bar interval (median gap, snapped)
+    calendar TEXT NOT NULL CHECK (calendar IN ('24/7', 'exchange')),
+    bars_per_day REAL NOT NULL,       -- bars per UTC day that has bars
+    source TEXT NOT NULL,             -- the file (or generator) that last wrote its bars
+    updated_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP
+);
+"""
+
 CAMPAIGNS_DDL = """
 CREATE TABLE campaigns (
     campaign_id TEXT PRIMARY KEY,
@@ -242,5 +253,6 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "the pid of the process that launches a requested session",
         "ALTER TABLE session_requests ADD COLUMN launcher_pid INTEGER;",
     ),
-    (7, "walk-forward campaigns and their sessions", CAMPAIGNS_DDL),
+    (7, "bar interval and calendar per stored symbol", BAR_SERIES_DDL),
+    (8, "walk-forward campaigns and their sessions", CAMPAIGNS_DDL),
 ]

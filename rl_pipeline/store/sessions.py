@@ -74,6 +74,15 @@ def latest_session_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else row[0]
 
 
+def set_configuration(conn: sqlite3.Connection, session_id: str, configuration_json: str) -> None:
+    """The session's effective configuration (every default filled for its bars)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE reinforcement_sessions SET configuration = ? WHERE session_id = ?",
+            (configuration_json, session_id),
+        )
+
+
 def set_stage(conn: sqlite3.Connection, session_id: str, stage: str) -> None:
     with transaction(conn):
         conn.execute(

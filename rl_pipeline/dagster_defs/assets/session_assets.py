@@ -16,6 +16,7 @@ from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.llm_endpoint import find_llm
+from rl_pipeline.services.session_launch import session_config_with
 from rl_pipeline.services.session_requests import get_request
 
 GROUP = "reinforcement_session"
@@ -32,9 +33,12 @@ def market_bars(
 ) -> dg.Output[stages.MarketWindow]:
     session_id = context.partition_key
     with store.connection() as conn:
-        # A requested session (API, CLI, sensor, schedule) brings its full configuration.
+        # A requested session (API, CLI, sensor, schedule) brings its full configuration; a run
+        # started from run config alone starts from the active stored one.
         request = get_request(conn, session_id)
-        session_config = request.config if request else config.to_session_config()
+        session_config = (
+            request.config if request else session_config_with(conn, config.overrides())
+        )
         handle = stages.open_session(conn, session_config, session_id, context.run_id)
         window = stages.load_market_window(conn, session_id, handle)
     bars = window.bars
@@ -47,7 +51,12 @@ def market_bars(
             "symbols": ", ".join(sorted(bars["symbol"].unique())),
             "test_period": f"{pd.Timestamp(window.test_start_ts, unit='s')} .. "
             f"{pd.Timestamp(window.test_end_ts, unit='s')} UTC",
-            "configuration": dg.MetadataValue.json(session_config.model_dump(mode="json")),
+            # The effective configuration: every interval-dependent default filled.
+            "configuration": dg.MetadataValue.json(window.session.config.model_dump(mode="json")),
+            "bar_profile": dg.MetadataValue.json(window.session.notes.get("bar_profile", {})),
+            "skipped_symbols": dg.MetadataValue.json(
+                window.session.notes.get("skipped_symbols", {})
+            ),
         },
     )
 
@@ -107,6 +116,8 @@ def model_signals(
         )
     counts = signals.signals.groupby("model_id")["signal"].value_counts().unstack(fill_value=0)
     trained = {m: len(a) for m, a in signals.training.items() if a}
+    for model_id, warning in signals.session.notes.get("training_warnings", {}).items():
+        context.log.warning(f"{model_id}: {warning}")
     llm_stats = signals.parameters.get("mistral_ai", {}).get("llm_stats", {})
     return dg.Output(
         signals,
@@ -117,6 +128,9 @@ def model_signals(
             "signal_counts": dg.MetadataValue.md(counts.to_markdown()),
             "models_trained": dg.MetadataValue.json(trained),
             "mistral_llm": dg.MetadataValue.json(llm_stats),
+            "training_warnings": dg.MetadataValue.json(
+                signals.session.notes.get("training_warnings", {})
+            ),
         },
     )
 

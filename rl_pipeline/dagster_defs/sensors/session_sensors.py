@@ -4,11 +4,11 @@ import json
 
 import dagster as dg
 
-from rl_pipeline.config import SessionConfig
 from rl_pipeline.dagster_defs.jobs import reinforcement_session_job
 from rl_pipeline.dagster_defs.partitions import PARTITION_TAG, SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.operations_config import OperationsConfig
+from rl_pipeline.services.config_store import active_session_config
 from rl_pipeline.services.market_inbox import process_inbox
 from rl_pipeline.services.session_requests import (
     claim_request,
@@ -35,7 +35,7 @@ def session_run(session_id: str) -> dg.RunRequest:
 def new_session(store: StoreResource, requested_by: str, cursor: str) -> dg.SensorResult:
     """Queue a session claimed by this sensor, its partition and its run."""
     with store.connection() as conn:
-        session_id = request_session(conn, SessionConfig(), requested_by)
+        session_id = request_session(conn, active_session_config(conn), requested_by)
         claim_request(conn, session_id, "sensor")
     return dg.SensorResult(
         run_requests=[session_run(session_id)],
@@ -135,7 +135,7 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
         )
         if not exists:
             session_id = request_session(
-                conn, SessionConfig(), "schedule:nightly", session_id or ""
+                conn, active_session_config(conn), "schedule:nightly", session_id or ""
             )
         claim_request(conn, session_id, "schedule")
     context.instance.add_dynamic_partitions(SESSION_PARTITIONS.name, [session_id])
