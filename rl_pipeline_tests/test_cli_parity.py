@@ -82,3 +82,62 @@ def test_session_start_waits_for_the_dagster_run(store: Path) -> None:
     log = (store.parent / "logs" / "cli.log").read_text().splitlines()
     assert any(line.endswith(f"rl-pipeline session show {session_id}") for line in log)
     assert len([line for line in log if session_id in line and "session show" not in line]) == 1
+
+
+def test_session_start_takes_symbols_rule_costs_and_a_file_and_session_list_shows_it(
+    store: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "session.yaml"
+    config.write_text(
+        "costs: {fee_bps: 3.0, slippage_bps: 9.0}\nmodels:\n  trading_ai: {fast_window: 12}\n"
+    )
+    done = cli(
+        "session",
+        "start",
+        "--test-period-days",
+        "4",
+        "--symbols",
+        "AAA",
+        "--rule",
+        "hedge",
+        "--slippage-bps",
+        "1.5",
+        "-c",
+        str(config),
+        "--wait",
+        "--json",
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "  running: " in done.stderr  # a progress line per stage
+    session_id = json.loads(done.stdout)["session_id"]
+    shown = json.loads(cli("session", "show", session_id, "--json").stdout)
+    configuration = cli("session", "show", session_id, "--config").stdout
+    effective = json.loads(configuration[configuration.index("{") :])
+    assert effective["symbols"] == ["AAA"] and effective["weights"]["rule"] == "hedge"
+    assert effective["costs"] == {"fee_bps": 3.0, "slippage_bps": 1.5}  # the flag wins
+    assert effective["models"]["trading_ai"]["fast_window"] == 12
+    assert shown["report"]["rule"] == "hedge"
+    listed = json.loads(cli("session", "list", "--json").stdout)
+    assert listed[0]["session_id"] == session_id and listed[0]["rule"] == "hedge"
+    assert [
+        r["session_id"]
+        for r in json.loads(cli("session", "list", "--status", "failed", "--json").stdout)
+    ] == []
+    text = cli("session", "list", "--limit", "1")
+    assert text.returncode == 0 and session_id in text.stdout and len(text.stdout.splitlines()) == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- not a mapping\n")
+    refused = cli("session", "start", "--test-period-days", "4", "-c", str(bad))
+    assert (
+        refused.returncode == 1 and "expected a mapping of configuration fields" in refused.stderr
+    )
+
+
+def test_version() -> None:
+    from importlib.metadata import version
+
+    done = cli("--version")
+    assert (
+        done.returncode == 0
+        and done.stdout.strip() == f"rl-pipeline, version {version('rl_pipeline')}"
+    )

@@ -21,6 +21,7 @@ from rl_pipeline.cli.weights_commands import weights
 
 
 @click.group()
+@click.version_option(package_name="rl_pipeline", prog_name="rl-pipeline")
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """rl_pipeline: adaptive ensemble of trading models learned by reinforcement."""
@@ -100,6 +101,41 @@ def session_show(session_id: str | None, as_json: bool, show_config: bool) -> No
             click.echo(json.dumps(view.configuration, indent=2))
     if view.status != "completed":
         raise SystemExit(1)
+
+
+@session.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["running", "completed", "failed", "stopped"]),
+    help="Only sessions in this state.",
+)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
+def session_list(status: str | None, limit: int, as_json: bool) -> None:
+    """Reinforcement sessions, newest first."""
+    from rl_pipeline.store.connection import open_store
+    from rl_pipeline.store.sessions import fail_orphaned_sessions, list_sessions
+
+    conn = open_store()
+    try:
+        fail_orphaned_sessions(conn)
+        rows = [dict(r) for r in list_sessions(conn, status, limit)]
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        click.echo("no session yet")
+        return
+    click.echo(
+        f"{'session':<38} {'status':<10} {'started (UTC)':<20} {'days':>5} {'rule':<12} trades"
+    )
+    for r in rows:
+        click.echo(
+            f"{r['session_id']:<38} {r['status']:<10} {r['start_time']:<20} "
+            f"{r['test_period_days']:>5} {r['rule'] or '':<12} {r['trades']}"
+        )
 
 
 @session.command("report")

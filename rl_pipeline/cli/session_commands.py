@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import click
 import pydantic
@@ -33,6 +34,20 @@ ENDED = frozenset({"completed", "failed", "stopped"})
     "--update-every",
     help="weights.update_every: 'trade', a bar count or a duration (1h, 1d).",
 )
+@click.option(
+    "--symbols",
+    help="Comma-separated symbols (default: every symbol with bars in the test window).",
+)
+@click.option("--fee-bps", type=float, help="costs.fee_bps: fee per side, basis points.")
+@click.option("--slippage-bps", type=float, help="costs.slippage_bps: slippage per fill, bps.")
+@click.option(
+    "-c",
+    "--config",
+    "config_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A JSON or YAML file of SessionConfig fields (nested sections name only what they "
+    "change); the flags above win over it.",
+)
 @click.option("--wait", is_flag=True, help="Wait until the session ends and print its summary.")
 @click.option(
     "--timeout",
@@ -49,6 +64,10 @@ def session_start(
     punishment_multiplier: float | None,
     rule: str | None,
     update_every: str | None,
+    symbols: str | None,
+    fee_bps: float | None,
+    slippage_bps: float | None,
+    config_file: str | None,
     wait: bool,
     timeout: float,
     as_json: bool,
@@ -65,10 +84,20 @@ def session_start(
         "reward_multiplier": reward_multiplier,
         "punishment_multiplier": punishment_multiplier,
     }
-    weights = {"rule": rule, "update_every": update_every}
-    overrides = {k: v for k, v in given.items() if v is not None}
-    if any(v is not None for v in weights.values()):
-        overrides["weights"] = {k: v for k, v in weights.items() if v is not None}
+    from rl_pipeline.services.session_launch import merged
+
+    flags: dict = {k: v for k, v in given.items() if v is not None}
+    sections = {
+        "weights": {"rule": rule, "update_every": update_every},
+        "costs": {"fee_bps": fee_bps, "slippage_bps": slippage_bps},
+    }
+    for name, fields in sections.items():
+        named = {k: v for k, v in fields.items() if v is not None}
+        if named:
+            flags[name] = named
+    if symbols is not None:
+        flags["symbols"] = [s.strip() for s in symbols.split(",") if s.strip()]
+    overrides = merged(_config_file(config_file), flags) if config_file else flags
     conn = open_store()
     try:
         try:
@@ -88,6 +117,21 @@ def session_start(
         conn.close()
 
 
+def _config_file(path: str) -> dict:
+    """SessionConfig fields from a JSON or YAML file (validated with the rest)."""
+    import yaml
+
+    try:
+        document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"rejected, nothing started: {path}: {exc}") from exc
+    if not isinstance(document, dict):
+        raise click.ClickException(
+            f"rejected, nothing started: {path}: expected a mapping of configuration fields"
+        )
+    return document
+
+
 def _emit_started(session_id: str, minutes: int, as_json: bool) -> None:
     if as_json:
         payload = {"status": True, "session_id": session_id, "estimated_duration": minutes}
@@ -101,7 +145,11 @@ def _follow(conn, session_id: str, timeout: float, as_json: bool) -> None:
     from rl_pipeline.services.session_status import session_status
 
     deadline = time.monotonic() + timeout
+    last = None
     while (status := session_status(conn, session_id))["status"] not in ENDED:
+        if (status["status"], status["stage"]) != last:
+            last = (status["status"], status["stage"])
+            click.echo(f"  {status['status']}: {status['stage'] or 'waiting'}", err=True)
         if time.monotonic() > deadline:
             raise click.ClickException(
                 f"session {session_id} is still {status['status']} after {timeout:g} s "

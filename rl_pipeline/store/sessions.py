@@ -65,6 +65,21 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None
     ).fetchone()
 
 
+def list_sessions(
+    conn: sqlite3.Connection, status: str | None = None, limit: int = 20
+) -> list[sqlite3.Row]:
+    """Reinforcement sessions, newest first, with their stage, error and trade count."""
+    where = f"WHERE {IS_REINFORCEMENT_SESSION_SQL}" + (" AND s.status = ?" if status else "")
+    return conn.execute(
+        "SELECT s.session_id, s.status, s.start_time, s.end_time, s.test_period_days, "
+        "s.learning_rate, json_extract(s.configuration, '$.weights.rule') AS rule, r.stage, "
+        "r.error, (SELECT COUNT(*) FROM trade_results t WHERE t.session_id = s.session_id) "
+        "AS trades FROM reinforcement_sessions s LEFT JOIN session_runs r USING (session_id) "
+        f"{where} ORDER BY s.start_time DESC, s.rowid DESC LIMIT ?",
+        (*((status,) if status else ()), limit),
+    ).fetchall()
+
+
 def latest_session_id(conn: sqlite3.Connection) -> str | None:
     """The latest reinforcement session (the rows that record manual weight changes are not)."""
     row = conn.execute(
