@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import sqlite3
 import subprocess
@@ -105,6 +106,12 @@ def rows(db: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
 def test_docs_and_schema_list_every_route(server: ApiServer) -> None:
     docs = server.call("GET", "/docs")
     assert docs.status == 200 and "swagger" in docs.body.lower()
+    # Offline: every script and stylesheet of /docs and /redoc is served by the API itself.
+    for page in (docs.body, server.call("GET", "/redoc").body):
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+        assert assets and all(a.startswith("/") and not a.startswith("//") for a in assets), assets
+        for asset in assets:
+            assert server.call("GET", asset).status == 200, asset
     schema = server.call("GET", "/openapi.json").body
     served = {(m, p) for p, ops in schema["paths"].items() for m in ops}
     assert served == ROUTES

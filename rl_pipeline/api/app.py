@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 
 from rl_pipeline.api.errors import install_error_handlers
 from rl_pipeline.api.routes import (
@@ -43,7 +44,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         log.info("API serving store %s (token %s)", settings.db_path, _said(settings.token))
         yield
 
-    app = FastAPI(title="rl_pipeline API", version="1", description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from files inside the installed package: /docs works offline.
+    app = FastAPIOffline(
+        title="rl_pipeline API", version="1", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.settings = settings
     for module in (reinforcement, models, mistral, analytics, config, campaigns, data):
         app.include_router(module.router)
