@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 
 DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
-.PHONY: setup run run-llm test ui api lint format llama-server bench
+.PHONY: setup run run-llm test ui api lint format llama-server bench chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,9 +48,17 @@ llama-server: setup
 api: setup
 	$(BIN)/rl-pipeline api --host 127.0.0.1 --port 8000
 
+## Headless Chromium from Debian's packages for the screenshot tests, installed when missing.
+chromium:
+	@command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 || \
+		{ echo "installing chromium-headless-shell (Debian package) for the screenshot tests"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		  chromium-headless-shell >/dev/null; }
+
 ## The whole test suite.
-test: setup
+test: setup chromium
 	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
+	RL_PIPELINE_CHROMIUM="$$(command -v chromium-headless-shell || command -v chromium)" \
 		$(BIN)/python -m pytest
 
 ## The Dagster web UI on http://127.0.0.1:3000

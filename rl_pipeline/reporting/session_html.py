@@ -103,7 +103,10 @@ def render_session_report(inputs: ReportInputs) -> str:
         f"{html.escape(str(report.get('update_every')))}. Learning paid (adaptive against static "
         f"weights): {_answer(headline)}.</p>",
         "<h2>Equity: the ensemble on adaptive, static and equal weights, and each model</h2>",
-        _img(charts.equity_chart(both, "mark-to-market equity"), "ensemble equity"),
+        _img(
+            charts.equity_chart(both, "mark-to-market equity"),
+            f"equity of: {', '.join(name for name, c in both.items() if len(c.ts))}",
+        ),
         "<h2>Drawdown</h2>",
         _img(charts.drawdown_chart(both, "drawdown from the running peak"), "drawdown"),
         "<h2>Weights over time</h2>",
