@@ -21,6 +21,9 @@ class SessionView:
     report: dict[str, Any] | None
     trades_by_model: dict[str, int]
     history_rows: int
+    # What happened to its weights: 'published', 'not published (backtest)' or 'refused: why'
+    # (None while it runs, or when it failed before publication).
+    weights_outcome: str | None = None
 
 
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
@@ -56,6 +59,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         report=json.loads(report_row[0]) if report_row else None,
         trades_by_model=trades_by_model,
         history_rows=int(history),
+        weights_outcome=row["weights_outcome"],
     )
 
 
@@ -64,6 +68,8 @@ def format_session_view(view: SessionView) -> str:
     lines = [f"session {view.session_id}: {view.status} (started {view.start_time} UTC)"]
     if view.error:
         lines.append(f"  error: {view.error}")
+    if view.weights_outcome:
+        lines.append(f"  weights: {view.weights_outcome}")
     if view.report:
         r = view.report
         lines.append(

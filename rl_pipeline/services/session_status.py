@@ -54,6 +54,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
                 "end_time": None,
                 "models": [],
                 "history_rows": 0,
+                "weights_outcome": None,
             }
     view = get_session_view(conn, session_id)
     request = get_request(conn, view.session_id)
@@ -68,6 +69,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "end_time": view.end_time,
         "models": model_summary(view),
         "history_rows": view.history_rows,
+        "weights_outcome": view.weights_outcome,
     }
 
 

@@ -206,4 +206,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "the pid of the process that launches a requested session",
         "ALTER TABLE session_requests ADD COLUMN launcher_pid INTEGER;",
     ),
+    (
+        7,
+        "what happened to a session's weights, and the start time of its processes",
+        "ALTER TABLE session_runs ADD COLUMN weights_outcome TEXT;\n"
+        "ALTER TABLE session_runs ADD COLUMN pid_start_ticks INTEGER;\n"
+        "ALTER TABLE session_requests ADD COLUMN launcher_start_ticks INTEGER;",
+    ),
 ]

@@ -59,7 +59,8 @@ def insert_session(
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
     return conn.execute(
-        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id FROM reinforcement_sessions s "
+        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id, r.weights_outcome "
+        "FROM reinforcement_sessions s "
         "LEFT JOIN session_runs r USING (session_id) WHERE s.session_id = ?",
         (session_id,),
     ).fetchone()
