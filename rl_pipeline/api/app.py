@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request, Response
 
 from rl_pipeline.api.errors import install_error_handlers
 from rl_pipeline.api.routes import analytics, config, mistral, models, reinforcement
-from rl_pipeline.api.security import BearerTokenMiddleware
+from rl_pipeline.api.security import BearerTokenMiddleware, RequestGuardMiddleware
 from rl_pipeline.api.settings import ApiSettings
 from rl_pipeline.store.connection import open_store
 
@@ -43,6 +43,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.middleware("http")(_log_request)
     # Added last, so it runs first: a refused request is never read, validated or logged twice.
     app.add_middleware(BearerTokenMiddleware, token=settings.token)
+    # Outermost: a request for another host, from a foreign page or too large is not served.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        allowed_hosts=settings.allowed_hosts,
+        max_body_bytes=settings.max_body_bytes,
+    )
     return app
 
 
