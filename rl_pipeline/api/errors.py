@@ -22,6 +22,7 @@ from rl_pipeline.mistral.errors import (
     ServerAlreadyRunningError,
 )
 from rl_pipeline.services.config_store import DOCUMENT, ConfigValidationError
+from rl_pipeline.services.session_requests import QueueFull
 from rl_pipeline.services.weights import WeightValidationError
 
 log = logging.getLogger("rl_pipeline.api")
@@ -55,6 +56,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # FastAPI's own handler echoes each bad input, and a NaN or an infinity cannot be
         # written as JSON (a 500): answer with the field and the rule only.
         return unprocessable(field_error(list(e["loc"]), e["msg"], e["type"]) for e in exc.errors())
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            content={"detail": str(exc)},
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
 
     @app.exception_handler(LookupError)
     async def not_found(request: Request, exc: LookupError) -> JSONResponse:
