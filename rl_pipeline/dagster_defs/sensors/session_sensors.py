@@ -132,7 +132,7 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
         exists = (
             session_id
             and conn.execute(
-                "SELECT 1 FROM session_requests WHERE session_id = ?", (session_id,)
+                "SELECT status FROM session_requests WHERE session_id = ?", (session_id,)
             ).fetchone()
         )
         if not exists:
@@ -142,7 +142,10 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
                 )
             except QueueFull as full:
                 return dg.SkipReason(str(full))
-        claimed = claim_next(conn, "schedule", only=session_id)
+        if exists and exists["status"] == "launched":
+            claimed = [session_id]  # the same tick again: the same run key, run once
+        else:
+            claimed = claim_next(conn, "schedule", only=session_id)
     if not claimed:
         return dg.SkipReason(
             f"session {session_id} queued: the running sessions fill the limit (the "
