@@ -30,6 +30,10 @@ class InvalidFilterError(ValueError):
         super().__init__(message)
         self.field = field
 
+    def __reduce__(self) -> tuple:
+        # Raised in the analytics worker process and pickled back to the API.
+        return (type(self), (self.field, str(self)))
+
 
 @dataclass(frozen=True)
 class TradeFilters:

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 
+from rl_pipeline.analytics import worker as analytics_worker
 from rl_pipeline.api.errors import install_error_handlers
 from rl_pipeline.api.routes import analytics, config, mistral, models, reinforcement
 from rl_pipeline.api.security import BearerTokenMiddleware, RequestGuardMiddleware
@@ -34,6 +35,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         open_store(settings.db_path).close()  # migrations, once, before the first request
         log.info("API serving store %s (token %s)", settings.db_path, _said(settings.token))
         yield
+        analytics_worker.shutdown()
 
     app = FastAPI(title="rl_pipeline API", version="1", description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings

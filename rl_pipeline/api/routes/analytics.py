@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.trades import trade_analysis
+from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.store import db_path
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -44,5 +45,5 @@ def trades(
     return cached_by_data_version(
         path,
         ("trades", *arguments.items()),
-        lambda: trade_analysis(path, **arguments),
+        lambda: run_in_worker(trade_analysis, path, **arguments),
     )

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Security
 
 from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.performance import model_performance
+from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.schemas import WeightsBody, WeightsResponse
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import db_path, store
@@ -45,6 +46,8 @@ def performance(
     live weight and its figures over all completed sessions."""
     path = db_path(request)
     rows = cached_by_data_version(
-        path, ("performance", session_id), lambda: model_performance(path, session_id)
+        path,
+        ("performance", session_id),
+        lambda: run_in_worker(model_performance, path, session_id),
     )
     return {"session_id": rows[0]["session_id"] if rows else session_id, "models": rows}
