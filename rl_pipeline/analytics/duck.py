@@ -7,6 +7,8 @@ package ships the same file for our DuckDB version, so it is loaded from there (
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterator
@@ -15,6 +17,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import duckdb
+
+from rl_pipeline.store.connection import connect_read_only, is_read_only
 
 STORE = "store"  # the schema name every analytics query reads from
 
@@ -135,10 +139,35 @@ def _attached(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
+def _read_only_snapshot(path: Path) -> Iterator[Path]:
+    """A temporary copy of a store this process cannot write. DuckDB's SQLite scanner opens
+    files read-write-capable only (no ``mode=ro`` or ``immutable`` URI), and a WAL store in a
+    read-only folder needs those; the copy is made through SQLite's own read-only connection."""
+    with tempfile.TemporaryDirectory(prefix="rl_pipeline-read-only-") as folder:
+        copy = Path(folder) / "store.sqlite"
+        source = connect_read_only(path)
+        target = sqlite3.connect(copy)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        yield copy
+
+
+@contextmanager
 def store_connection(db_path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     """An in-memory DuckDB with the SQLite store attached read-only as schema ``store``
     (temporary tables made with it are gone afterwards)."""
     path = _existing(db_path)
+    if is_read_only(path):
+        with _read_only_snapshot(path) as snapshot:
+            con = _attached(snapshot)
+            try:
+                yield con
+            finally:
+                con.close()
+        return
     if not _KEEP_CONNECTIONS:
         con = _attached(path)
         try:

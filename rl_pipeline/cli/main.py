@@ -18,7 +18,19 @@ from rl_pipeline.cli.weights_commands import weights
 from rl_pipeline.market.validation import BarValidationError
 
 
-@click.group()
+class StoreAwareGroup(click.Group):
+    """Turns a write to a read-only store, from any command, into one clear sentence."""
+
+    def invoke(self, ctx: click.Context):
+        from rl_pipeline.store.connection import ReadOnlyStoreError
+
+        try:
+            return super().invoke(ctx)
+        except ReadOnlyStoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=StoreAwareGroup)
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """rl_pipeline: adaptive ensemble of trading models learned by reinforcement."""
