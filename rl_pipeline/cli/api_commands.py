@@ -36,5 +36,6 @@ def api(host: str, port: int) -> None:
     ):
         # The address it was asked to serve on is a name clients will use.
         settings = dataclasses.replace(settings, allowed_hosts=(*settings.allowed_hosts, host))
-    # log_config=None: uvicorn's records go to our handlers (rotating file and stderr).
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+    # log_config=None: uvicorn's records go to our handlers (rotating file and stderr); no
+    # access log: the app logs every request itself (with its duration).
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)
