@@ -157,3 +157,47 @@ def test_a_killed_dagster_run_ends_failed_within_the_bound(
     assert "killed by signal 9" in error
     conn.close()
     assert_failed_cleanly(db, session_id, before)
+
+
+def test_a_run_whose_launcher_was_killed_too_ends_when_the_next_session_starts(
+    template: Path, isolated_data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As soon as the session is open, kill its launcher and then its run's process: nobody
+    watches, so the Dagster run stays STARTED and the session 'running' ... until the next
+    launcher starts, which fails both before running its own session."""
+    db = copy_store(template, isolated_data_dir)
+    monkeypatch.setenv("DAGSTER_HOME", str(isolated_data_dir / "dagster"))
+    conn = open_store(db)
+    with dg.DagsterInstance.from_config(str(prepare_dagster_home())) as instance:
+        first = launch_session(conn, {"test_period_days": 5}, "cli").session_id
+        deadline = time.monotonic() + END_BOUND_S
+        while (
+            row := conn.execute(
+                "SELECT r.pid, q.launcher_pid FROM session_runs r JOIN session_requests q "
+                "USING (session_id) WHERE session_id = ?",
+                (first,),
+            ).fetchone()
+        ) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        os.kill(row["launcher_pid"], signal.SIGKILL)
+        os.kill(row["pid"], signal.SIGKILL)
+        time.sleep(1)
+        (run,) = instance.get_runs(dg.RunsFilter(tags={PARTITION_TAG: first}))
+        assert run.status == dg.DagsterRunStatus.STARTED  # nobody has ended it yet
+        status = conn.execute(
+            "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (first,)
+        ).fetchone()[0]
+        assert status == "running"
+
+        second = launch_session(conn, {"test_period_days": 5}, "cli").session_id
+        while instance.get_run_by_id(run.run_id).status != dg.DagsterRunStatus.FAILURE:
+            assert time.monotonic() < deadline + END_BOUND_S
+            time.sleep(0.5)
+        assert session_status(conn, first)["status"] == "failed"
+        assert not (paths.artifacts_dir() / first).exists()
+        while session_status(conn, second)["status"] in ("queued", "running"):
+            assert time.monotonic() < deadline + 2 * END_BOUND_S
+            time.sleep(0.5)
+        assert session_status(conn, second)["status"] == "completed"
+    conn.close()

@@ -54,6 +54,7 @@ def execute_command(session_id: str, job: str, config_file: str) -> list[str]:
 def main(argv: list[str]) -> None:
     session_id = argv[0]
     job = argv[1] if len(argv) > 1 else JOB_NAME
+    end_dead_runs()
     register_session_partition(session_id)
     folder = paths.run_dir() / "requests"
     folder.mkdir(parents=True, exist_ok=True)
@@ -65,6 +66,28 @@ def main(argv: list[str]) -> None:
     conn = open_store()
     try:
         dispatch(conn)
+    finally:
+        conn.close()
+
+
+def end_dead_runs() -> list[str]:
+    """Runs whose session process died while nobody watched (its launcher was killed too) stay
+    STARTED: fail their sessions (pid plus start time tells a dead owner) and then the runs of
+    every failed session. Every launcher does this first, so such a run ends at the latest when
+    the next session starts. Returns the run ids failed now."""
+    conn = open_store()
+    try:
+        sessions.fail_orphaned_sessions(conn)
+        with dg.DagsterInstance.get() as instance:
+            failed = []
+            for run in instance.get_runs(dg.RunsFilter(statuses=list(UNFINISHED))):
+                session_id = run.tags.get(PARTITION_TAG)
+                row = session_id and sessions.get_session(conn, session_id)
+                if row and row["status"] == "failed":
+                    reason = f"its session failed: {row['error'] or 'no reason recorded'}"
+                    instance.report_run_failed(run, reason)
+                    failed.append(run.run_id)
+            return failed
     finally:
         conn.close()
 

@@ -28,7 +28,7 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.mistral.procfs import is_same_process, start_ticks
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.store.connection import transaction
-from rl_pipeline.store.sessions import pid_alive
+from rl_pipeline.store.sessions import fail_orphaned_sessions, pid_alive
 
 JOB_NAME = "reinforcement_session_job"
 # A claimed request whose launcher pid is not recorded yet (the claiming process died between
@@ -157,6 +157,8 @@ def claim_next(
     transaction; returns the claimed session ids (oldest first, maybe none). ``only`` claims
     that request alone, if it is its turn."""
     limits = limits or OperationsConfig.from_env()
+    # A session whose process died holds no slot: end it first (pid plus start time).
+    fail_orphaned_sessions(conn)
     claimed: list[str] = []
     with transaction(conn):
         free = limits.max_running_sessions - _active_in(conn)
