@@ -46,20 +46,30 @@ class LoggingConfig(BaseModel):
 
 def setup_logging(
     component: str, config: LoggingConfig | None = None, *, console: bool = False
-) -> RotatingFileHandler:
+) -> logging.Handler:
     """Send every log record of this process to ``<logs>/<component>.log``, rotated at
     ``max_bytes`` with ``backups`` old files kept (and to stderr with ``console``). Calling it
-    again replaces the handlers."""
+    again replaces the handlers.
+
+    When the log folder cannot be written (a read-only data folder: inspecting a store from a
+    read-only mount or backup), there is no log file: warnings and errors go to stderr and the
+    command runs on."""
     config = config or LoggingConfig.from_env()
     folder = config.log_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(
-        folder / f"{component}.log",
-        maxBytes=config.max_bytes,
-        backupCount=config.backups,
-        encoding="utf-8",
-    )
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler: logging.Handler
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(
+            folder / f"{component}.log",
+            maxBytes=config.max_bytes,
+            backupCount=config.backups,
+            encoding="utf-8",
+        )
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    except OSError:
+        handler = logging.StreamHandler()
+        handler.setLevel(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
     handler.set_name(f"rl_pipeline:{component}")
     handlers: list[logging.Handler] = [handler]
     if console:

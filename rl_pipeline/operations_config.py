@@ -19,6 +19,12 @@ class OperationsConfig(BaseModel):
     incoming_dir: str = Field("", description="new market data files; empty = data/incoming")
     win_rate_threshold: float = Field(0.45, ge=0, le=1)
     win_rate_window: int = Field(3, ge=1, description="completed sessions in the rolling mean")
+    max_running_sessions: int = Field(
+        1, ge=1, description="sessions run at once (they publish: one at a time by default)"
+    )
+    max_queued_sessions: int = Field(
+        10, ge=0, description="requests that may wait; beyond, a start is refused (429)"
+    )
 
     @classmethod
     def from_env(cls) -> OperationsConfig:

@@ -10,6 +10,7 @@ start route cannot start anything here (the models folder is empty and no model 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -96,3 +97,98 @@ def test_no_server_error_and_no_change_from_a_rejected_request(
         assert fingerprint(server.db) == before, (
             f"rejected {case.method} {case.formatted_path} changed the store: {case.body!r}"
         )
+
+
+# -- hostile bodies: non-finite numbers and oversized bodies --------------------------------------
+
+MUTATING = [
+    ("PUT", "/api/models/weights"),
+    ("POST", START),
+    ("POST", "/api/config/import"),
+    ("POST", "/api/server/mistral/start"),
+]
+NON_FINITE = st.sampled_from([float("nan"), float("inf"), float("-inf")])
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-10, 10), st.floats(), st.text(max_size=8))
+FIELDS = st.sampled_from(
+    [
+        "trading_ai_weight",
+        "lava_ai_weight",
+        "lgbm_ai_weight",
+        "mistral_ai_weight",
+        "test_period_days",
+        "learning_rate",
+        "reward_multiplier",
+        "punishment_multiplier",
+        "schema_version",
+        "session",
+        "weights",
+        "port",
+        "timeout",
+    ]
+)
+
+
+@st.composite
+def non_finite_bodies(draw: st.DrawFn) -> dict:
+    """A JSON object with at least one NaN or infinity, at the top or one level down."""
+    body = draw(st.dictionaries(FIELDS, LEAVES, max_size=6))
+    where = draw(FIELDS)
+    if draw(st.booleans()):
+        body[where] = draw(NON_FINITE)
+    else:
+        body[where] = {draw(FIELDS): draw(NON_FINITE)}
+    return body
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(route=st.sampled_from(MUTATING), body=non_finite_bodies())
+def test_non_finite_numbers_are_refused_with_a_client_error(
+    server: ApiServer, http: requests.Session, route: tuple[str, str], body: dict
+) -> None:
+    """Python's json writes NaN and Infinity as the bare words a hostile client would send."""
+    method, path = route
+    before = fingerprint(server.db)
+    raw = json.dumps(body)  # allow_nan: NaN, Infinity, -Infinity
+    response = http.request(
+        method,
+        server.base_url + path,
+        data=raw,
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert 400 <= response.status_code < 500, (method, path, raw, response.text[:300])
+    response.json()  # the error itself is valid JSON
+    assert fingerprint(server.db) == before, (method, path, raw)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(route=st.sampled_from(MUTATING), size=st.integers(1_048_577, 4_000_000))
+def test_oversized_bodies_get_413(
+    server: ApiServer, http: requests.Session, route: tuple[str, str], size: int
+) -> None:
+    method, path = route
+    before = fingerprint(server.db)
+    body = b'{"x": "' + b"a" * (size - 9) + b'"}'
+    assert len(body) == size
+    try:
+        response = http.request(
+            method,
+            server.base_url + path,
+            data=body,
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
+    except requests.ConnectionError:
+        # The server may answer 413 and close before the client has sent everything.
+        pass
+    else:
+        assert response.status_code == 413, response.text[:300]
+    assert fingerprint(server.db) == before

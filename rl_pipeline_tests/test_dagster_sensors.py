@@ -47,7 +47,10 @@ def evaluate(sensor, instance, store, cursor=None):
     return sensor(context)
 
 
-def test_session_requests_run_once_each(small_store: sqlite3.Connection, instance, store) -> None:
+def test_session_requests_run_once_each(
+    small_store: sqlite3.Connection, instance, store, monkeypatch
+) -> None:
+    monkeypatch.setenv("RL_PIPELINE_MAX_RUNNING_SESSIONS", "3")  # room for all three
     first = request_session(small_store, SessionConfig(test_period_days=3), "api")
     second = request_session(small_store, SessionConfig(test_period_days=4), "cli")
     taken = request_session(small_store, SessionConfig(), "cli")

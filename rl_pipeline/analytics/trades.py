@@ -30,6 +30,10 @@ class InvalidFilterError(ValueError):
         super().__init__(message)
         self.field = field
 
+    def __reduce__(self) -> tuple:
+        # Raised in the analytics worker process and pickled back to the API.
+        return (type(self), (self.field, str(self)))
+
 
 @dataclass(frozen=True)
 class TradeFilters:
@@ -95,8 +99,11 @@ def trade_analysis(
     start: dt.datetime | str | None = None,
     end: dt.datetime | str | None = None,
     top_n: int = 5,
+    include_unfinished: bool = False,
 ) -> dict[str, Any]:
-    """Analyse the trades matching the filters (all trades by default).
+    """Analyse the trades matching the filters (all trades by default). Only trades of
+    completed sessions count, unless ``include_unfinished`` or one ``session_id`` is asked for
+    (a running session's trades so far, or what a failed one left: nothing).
 
     Raises ``LookupError`` for an unknown ``session_id`` and ``InvalidFilterError`` for a bad
     time range.
@@ -112,6 +119,11 @@ def trade_analysis(
         if session_id is not None:
             require_session(con, session_id)
         where, params = filters.where()
+        if session_id is None and not include_unfinished:
+            where = (where + " AND " if where else " WHERE ") + (
+                f"session_id IN (SELECT session_id FROM {STORE}.reinforcement_sessions "
+                "WHERE status = 'completed')"
+            )
         # One scan of the SQLite table; every figure below comes from this in-memory copy.
         con.execute(
             "CREATE TEMP TABLE t AS SELECT trade_id, session_id, symbol, entry_time, exit_time, "

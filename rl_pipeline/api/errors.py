@@ -9,6 +9,7 @@ from typing import Any
 
 import pydantic
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from rl_pipeline.analytics.trades import InvalidFilterError
@@ -23,6 +24,7 @@ from rl_pipeline.mistral.errors import (
 )
 from rl_pipeline.services.campaign import CampaignError
 from rl_pipeline.services.config_store import DOCUMENT, ConfigValidationError
+from rl_pipeline.services.session_requests import QueueFull
 from rl_pipeline.services.weights import WeightValidationError
 from rl_pipeline.store.bars import BarConflictError
 
@@ -52,6 +54,20 @@ def _message(exc: BaseException) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes each bad input, and a NaN or an infinity cannot be
+        # written as JSON (a 500): answer with the field and the rule only.
+        return unprocessable(field_error(list(e["loc"]), e["msg"], e["type"]) for e in exc.errors())
+
+    @app.exception_handler(QueueFull)
+    async def queue_full(request: Request, exc: QueueFull) -> JSONResponse:
+        return JSONResponse(
+            status_code=429,
+            content={"detail": str(exc)},
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+
     @app.exception_handler(LookupError)
     async def not_found(request: Request, exc: LookupError) -> JSONResponse:
         if isinstance(exc, KeyError | IndexError):  # a bug, not an unknown session: a 500

@@ -26,6 +26,11 @@ def analytics() -> None:
 @click.option("--start", type=click.DateTime(), help="entry_time >= START (UTC).")
 @click.option("--end", type=click.DateTime(), help="entry_time < END (UTC).")
 @click.option("--top", "top_n", type=click.IntRange(0, 100), default=5, show_default=True)
+@click.option(
+    "--include-unfinished",
+    is_flag=True,
+    help="Also trades of running sessions (default: completed sessions only).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the full result as JSON.")
 def trades(
     session_id: str | None,
@@ -34,6 +39,7 @@ def trades(
     start: dt.datetime | None,
     end: dt.datetime | None,
     top_n: int,
+    include_unfinished: bool,
     as_json: bool,
 ) -> None:
     """Trades by model, symbol, direction and hour; PnL distribution; best and worst trades."""
@@ -49,6 +55,7 @@ def trades(
             start=start,
             end=end,
             top_n=top_n,
+            include_unfinished=include_unfinished,
         )
     except (LookupError, InvalidFilterError, FileNotFoundError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import click
 
-from rl_pipeline.api.settings import TOKEN_ENV
+from rl_pipeline.api.settings import ALLOWED_HOSTS_ENV, TOKEN_ENV, ApiSettings
 from rl_pipeline.cli.cli_logging import start_logging
 from rl_pipeline.mistral.transport import is_loopback_host
 
@@ -27,5 +28,14 @@ def api(host: str, port: int) -> None:
     from rl_pipeline.api.app import create_app
 
     start_logging("api", console=True)
-    # log_config=None: uvicorn's records go to our handlers (rotating file and stderr).
-    uvicorn.run(create_app(), host=host, port=port, log_config=None)
+    settings = ApiSettings.from_env()
+    if (
+        host not in settings.allowed_hosts
+        and host not in ("0.0.0.0", "::")
+        and not (os.environ.get(ALLOWED_HOSTS_ENV))
+    ):
+        # The address it was asked to serve on is a name clients will use.
+        settings = dataclasses.replace(settings, allowed_hosts=(*settings.allowed_hosts, host))
+    # log_config=None: uvicorn's records go to our handlers (rotating file and stderr); no
+    # access log: the app logs every request itself (with its duration).
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False)

@@ -20,7 +20,19 @@ from rl_pipeline.cli.session_commands import session_start
 from rl_pipeline.cli.weights_commands import weights
 
 
-@click.group()
+class StoreAwareGroup(click.Group):
+    """Turns a write to a read-only store, from any command, into one clear sentence."""
+
+    def invoke(self, ctx: click.Context):
+        from rl_pipeline.store.connection import ReadOnlyStoreError
+
+        try:
+            return super().invoke(ctx)
+        except ReadOnlyStoreError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=StoreAwareGroup)
 @click.version_option(package_name="rl_pipeline", prog_name="rl-pipeline")
 @click.pass_context
 def main(ctx: click.Context) -> None:

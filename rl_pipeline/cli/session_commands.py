@@ -75,6 +75,7 @@ def session_start(
     """Start a reinforcement session as a Dagster run and print its id (at once, or with
     --wait when it has ended; exit code 1 unless it completed)."""
     from rl_pipeline.services.session_launch import launch_session
+    from rl_pipeline.services.session_requests import QueueFull
     from rl_pipeline.store.connection import open_store
 
     start_logging("cli")
@@ -104,6 +105,8 @@ def session_start(
             launched = launch_session(conn, overrides, "cli")
         except pydantic.ValidationError as exc:
             raise click.ClickException(f"rejected, nothing started: {_problems(exc)}") from exc
+        except QueueFull as exc:
+            raise click.ClickException(f"not started: {exc}") from exc
         log.info("session %s started from the CLI", launched.session_id)
         if not wait:
             _emit_started(launched.session_id, launched.estimated_duration, as_json)

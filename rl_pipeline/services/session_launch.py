@@ -64,8 +64,9 @@ def launch_session(
     conn: sqlite3.Connection, overrides: Mapping[str, Any], requested_by: str
 ) -> LaunchedSession:
     """Validate the configuration, then queue the session and launch it as a Dagster run
-    (returns at once). Nothing is stored when the configuration is invalid."""
+    (returns at once; it waits its turn when the running sessions fill the limit). Nothing is
+    stored when the configuration is invalid or the queue is full (``QueueFull``)."""
     config = session_config_with(conn, overrides)
     estimate = estimate_duration_minutes(conn)
-    session_id = start_session(conn, config, requested_by)
+    session_id = start_session(conn, config, requested_by, retry_after_s=estimate * 60)
     return LaunchedSession(session_id, estimate, config)

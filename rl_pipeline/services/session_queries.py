@@ -23,6 +23,9 @@ class SessionView:
     trades_by_model: dict[str, int]
     history_rows: int
     configuration: dict[str, Any] | None = None  # the effective configuration the session ran
+    # What happened to its weights: 'published', 'not published (backtest)' or 'refused: why'
+    # (None while it runs, or when it failed before publication).
+    weights_outcome: str | None = None
 
 
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
@@ -59,6 +62,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         trades_by_model=trades_by_model,
         history_rows=int(history),
         configuration=json.loads(row["configuration"]) if row["configuration"] else None,
+        weights_outcome=row["weights_outcome"],
     )
 
 
@@ -98,6 +102,8 @@ def format_session_view(view: SessionView) -> str:
     lines = [f"session {view.session_id}: {view.status} (started {view.start_time} UTC)"]
     if view.error:
         lines.append(f"  error: {view.error}")
+    if view.weights_outcome:
+        lines.append(f"  weights: {view.weights_outcome}")
     if view.report:
         r = view.report
         lines.append(

@@ -1,8 +1,15 @@
 """Use case: start a session from the API, the CLI, a sensor or a schedule.
 
 A request is queued in SQLite with its full configuration and claimed exactly once, either by a
-launcher process started right away (``start_session``) or by the session-request sensor when
-the Dagster daemon runs. Either way it runs as a Dagster run whose session id is the request's.
+launcher process (``start_session``, and each launcher when its run ends starts the next) or by
+the session-request sensor when the Dagster daemon runs. Either way it runs as a Dagster run
+whose session id is the request's.
+
+The queue is bounded: a request is claimed only while fewer than ``max_running_sessions``
+sessions are active (default 1: sessions that publish run one at a time), and a request beyond
+``max_queued_sessions`` waiting ones is refused (:class:`QueueFull`, 429 in the API) with a
+hint of when to try again. Every path that claims goes through :func:`claim_next`, in one write
+transaction, so no burst of requests can start more than the limit.
 """
 
 from __future__ import annotations
@@ -18,10 +25,36 @@ from pathlib import Path
 
 from rl_pipeline import paths
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.mistral.procfs import is_same_process, start_ticks
+from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.store.connection import transaction
-from rl_pipeline.store.sessions import pid_alive
+from rl_pipeline.store.sessions import fail_orphaned_sessions, pid_alive
 
 JOB_NAME = "reinforcement_session_job"
+# A claimed request whose launcher pid is not recorded yet (the claiming process died between
+# the claim and starting the launcher) stops counting as active after this long.
+LAUNCH_GRACE_S = 60
+
+# Requests claimed and not ended: launched, no session row yet or a running one, and a launcher
+# that may still be alive (judged in Python: pid plus start time).
+_ACTIVE_SQL = """
+SELECT r.session_id, r.launcher_pid, r.launcher_start_ticks,
+       (julianday('now') - julianday(r.launched_at)) * 86400.0 AS age_s,
+       s.status AS session_status
+FROM session_requests r LEFT JOIN reinforcement_sessions s USING (session_id)
+WHERE r.status = 'launched' AND (s.status IS NULL OR s.status = 'running')
+"""
+
+
+class QueueFull(RuntimeError):
+    """Too many sessions wait already; ``retry_after_s`` is when one slot probably frees."""
+
+    def __init__(self, queued: int, limit: int, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(
+            f"the session queue is full ({queued} waiting, limit {limit}, "
+            f"RL_PIPELINE_MAX_QUEUED_SESSIONS): try again in about {retry_after_s} s"
+        )
 
 
 @dataclass(frozen=True)
@@ -34,11 +67,21 @@ class SessionRequest:
 
 
 def request_session(
-    conn: sqlite3.Connection, config: SessionConfig, requested_by: str, session_id: str = ""
+    conn: sqlite3.Connection,
+    config: SessionConfig,
+    requested_by: str,
+    session_id: str = "",
+    limits: OperationsConfig | None = None,
+    retry_after_s: int = 60,
 ) -> str:
-    """Queue a session; returns its id (also the id of the session and its Dagster run)."""
+    """Queue a session; returns its id (also the id of the session and its Dagster run).
+    Raises :class:`QueueFull` (nothing stored) when ``max_queued_sessions`` already wait."""
+    limits = limits or OperationsConfig.from_env()
     session_id = session_id or str(uuid.uuid4())
     with transaction(conn):
+        waiting = queued_count(conn)
+        if waiting >= limits.max_queued_sessions:
+            raise QueueFull(waiting, limits.max_queued_sessions, retry_after_s)
         conn.execute(
             "INSERT INTO session_requests (session_id, requested_by, configuration) "
             "VALUES (?, ?, ?)",
@@ -56,6 +99,86 @@ def claim_request(conn: sqlite3.Connection, session_id: str, launcher: str) -> b
             (launcher, session_id),
         )
     return cursor.rowcount == 1
+
+
+def _active_in(conn: sqlite3.Connection) -> int:
+    """Sessions claimed and not ended (the caller holds the transaction). A running session
+    without a request (``rl-pipeline session run``, a job run by hand) counts too."""
+    active = 0
+    for row in conn.execute(_ACTIVE_SQL):
+        if row["session_status"] == "running":
+            active += 1
+        elif row["launcher_pid"] is None:
+            active += (row["age_s"] or 0) < LAUNCH_GRACE_S
+        elif launcher_alive(row["launcher_pid"], row["launcher_start_ticks"]):
+            active += 1
+    unrequested = conn.execute(
+        "SELECT COUNT(*) FROM reinforcement_sessions s WHERE s.status = 'running' AND NOT "
+        "EXISTS (SELECT 1 FROM session_requests r WHERE r.session_id = s.session_id)"
+    ).fetchone()[0]
+    return active + int(unrequested)
+
+
+def launcher_alive(pid: int, ticks: int | None) -> bool:
+    """The launcher is the same process still (a reused pid has another start time)."""
+    return is_same_process(pid, ticks) if ticks is not None else pid_alive(pid)
+
+
+def queued_count(conn: sqlite3.Connection) -> int:
+    return int(
+        conn.execute("SELECT COUNT(*) FROM session_requests WHERE status = 'queued'").fetchone()[0]
+    )
+
+
+def queue_position(conn: sqlite3.Connection, session_id: str) -> int | None:
+    """1 for the next request to start, 2 for the one after it...; None unless queued."""
+    row = conn.execute(
+        "SELECT rowid, requested_at FROM session_requests WHERE session_id = ? "
+        "AND status = 'queued'",
+        (session_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    ahead = conn.execute(
+        "SELECT COUNT(*) FROM session_requests WHERE status = 'queued' AND "
+        "(requested_at < ? OR (requested_at = ? AND rowid < ?))",
+        (row["requested_at"], row["requested_at"], row["rowid"]),
+    ).fetchone()[0]
+    return int(ahead) + 1
+
+
+def claim_next(
+    conn: sqlite3.Connection,
+    launcher: str,
+    limits: OperationsConfig | None = None,
+    only: str | None = None,
+) -> list[str]:
+    """Claim the oldest queued requests while fewer than the limit are active, in one write
+    transaction; returns the claimed session ids (oldest first, maybe none). ``only`` claims
+    that request alone, if it is its turn."""
+    limits = limits or OperationsConfig.from_env()
+    # A session whose process died holds no slot: end it first (pid plus start time).
+    fail_orphaned_sessions(conn)
+    claimed: list[str] = []
+    with transaction(conn):
+        free = limits.max_running_sessions - _active_in(conn)
+        if free <= 0:
+            return []
+        rows = conn.execute(
+            "SELECT session_id FROM session_requests WHERE status = 'queued' "
+            "ORDER BY requested_at, rowid LIMIT ?",
+            (free,),
+        ).fetchall()
+        for row in rows:
+            if only is not None and row[0] != only:
+                continue
+            conn.execute(
+                "UPDATE session_requests SET status = 'launched', launched_by = ?, "
+                "launched_at = CURRENT_TIMESTAMP WHERE session_id = ? AND status = 'queued'",
+                (launcher, row[0]),
+            )
+            claimed.append(row[0])
+    return claimed
 
 
 def get_request(conn: sqlite3.Connection, session_id: str) -> SessionRequest | None:
@@ -120,27 +243,40 @@ def launch_detached(session_id: str) -> int:
     return process.pid
 
 
-def start_session(conn: sqlite3.Connection, config: SessionConfig, requested_by: str) -> str:
-    """Queue a session and launch it now; returns the session id without waiting."""
-    session_id = request_session(conn, config, requested_by)
-    if claim_request(conn, session_id, "process"):
+def start_session(
+    conn: sqlite3.Connection, config: SessionConfig, requested_by: str, retry_after_s: int = 60
+) -> str:
+    """Queue a session and launch it now if a slot is free (else it waits its turn: each
+    launcher starts the next queued request when its run ends); returns the session id
+    without waiting. Raises :class:`QueueFull` when the queue is full."""
+    session_id = request_session(conn, config, requested_by, retry_after_s=retry_after_s)
+    dispatch(conn)
+    return session_id
+
+
+def dispatch(conn: sqlite3.Connection, limits: OperationsConfig | None = None) -> list[str]:
+    """Launch queued requests while slots are free; returns the ids launched."""
+    launched = claim_next(conn, "process", limits)
+    for session_id in launched:
         pid = launch_detached(session_id)
         with transaction(conn):
             conn.execute(
-                "UPDATE session_requests SET launcher_pid = ? WHERE session_id = ?",
-                (pid, session_id),
+                "UPDATE session_requests SET launcher_pid = ?, launcher_start_ticks = ? "
+                "WHERE session_id = ?",
+                (pid, start_ticks(pid), session_id),
             )
-    return session_id
+    return launched
 
 
 def launcher_died(conn: sqlite3.Connection, session_id: str) -> int | None:
     """The pid of the launcher of a launched request that ended before opening its session
-    (its run never started), else None."""
+    (its run never started), else None. The launcher is known by its pid and start time."""
     row = conn.execute(
-        "SELECT launcher_pid FROM session_requests r WHERE session_id = ? AND status = 'launched' "
-        "AND NOT EXISTS (SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id)",
+        "SELECT launcher_pid, launcher_start_ticks FROM session_requests r WHERE session_id = ? "
+        "AND status = 'launched' AND NOT EXISTS "
+        "(SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id)",
         (session_id,),
     ).fetchone()
     if row is None or row[0] is None:
         return None
-    return None if pid_alive(row[0]) else row[0]
+    return None if launcher_alive(row[0], row[1]) else row[0]

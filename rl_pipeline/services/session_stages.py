@@ -558,8 +558,13 @@ def finish_session(
         summary_text,
         versions,
         weights.path.final if publish else None,
+        started_from=weights.live_before,
     )
     return summary
+
+
+WEIGHTS_PUBLISHED = "published"
+WEIGHTS_NOT_PUBLISHED = "not published (backtest)"
 
 
 def record_completion(
@@ -568,28 +573,50 @@ def record_completion(
     report_json: str,
     versions: list[NewVersion],
     live_weights: dict[str, float] | None,
+    started_from: dict[str, float] | None = None,
 ) -> None:
     """In one transaction: the report, the model versions, the new live weights (None: leave
-    them, as a backtest does) and status 'completed'."""
+    them, as a backtest does) and status 'completed'.
+
+    Publication is a compare-and-swap: ``live_weights`` go live only if the live weights still
+    equal ``started_from``, the vector this session's weights were computed from (required
+    when publishing; a campaign passes its own). Otherwise nothing of this transaction is
+    written, the refusal and its reason are recorded as the session's weights outcome, and
+    :class:`~rl_pipeline.store.ai_models.LiveWeightsChanged` is raised: the session then ends
+    as 'failed' through the stage's failure path (its rows and artifacts dropped)."""
+    if live_weights is not None and started_from is None:
+        raise ValueError("started_from: publishing needs the weights the session started from")
+    outcome = WEIGHTS_PUBLISHED if live_weights is not None else WEIGHTS_NOT_PUBLISHED
     stage = "completed" if live_weights is not None else "completed (weights not published)"
-    with transaction(conn):
-        conn.execute(
-            "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
-            (session_id, report_json),
-        )
-        insert_versions_in(conn, versions)
-        if live_weights is not None:
-            ai_models.publish_weights_in(conn, live_weights)
-        conn.execute(
-            "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
-            "WHERE session_id = ?",
-            (session_id,),
-        )
-        conn.execute(
-            "UPDATE session_runs SET stage = ?, updated_at = CURRENT_TIMESTAMP "
-            "WHERE session_id = ?",
-            (stage, session_id),
-        )
+    try:
+        with transaction(conn):
+            conn.execute(
+                "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
+                (session_id, report_json),
+            )
+            insert_versions_in(conn, versions)
+            if live_weights is not None and started_from is not None:
+                ai_models.compare_and_publish_in(conn, started_from, live_weights)
+                # Its history now follows every change made while it ran (each of which would
+                # have refused it), so the chain in insert order holds.
+                results.move_history_to_end_in(conn, session_id)
+            conn.execute(
+                "UPDATE reinforcement_sessions SET status = 'completed', "
+                "end_time = CURRENT_TIMESTAMP WHERE session_id = ?",
+                (session_id,),
+            )
+            conn.execute(
+                "UPDATE session_runs SET stage = ?, weights_outcome = ?, "
+                "updated_at = CURRENT_TIMESTAMP WHERE session_id = ?",
+                (stage, outcome, session_id),
+            )
+    except ai_models.LiveWeightsChanged as refused:
+        with transaction(conn):
+            conn.execute(
+                "UPDATE session_runs SET weights_outcome = ? WHERE session_id = ?",
+                (f"refused: {refused}", session_id),
+            )
+        raise
 
 
 def complete_session(

@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from rl_pipeline.services.session_queries import SessionView, get_session_view
-from rl_pipeline.services.session_requests import get_request, launcher_died
+from rl_pipeline.services.session_requests import get_request, launcher_died, queue_position
 
 
 def _latest_pending(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -55,6 +55,8 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
                 "models": [],
                 "history_rows": 0,
                 "configuration": request.config.model_dump(mode="json"),
+                "weights_outcome": None,
+                "queue_position": queue_position(conn, session_id),
             }
     view = get_session_view(conn, session_id)
     request = get_request(conn, view.session_id)
@@ -73,6 +75,8 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "report": (view.report or {}).get("ensemble_report"),
         "configuration": view.configuration,
         "notes": (view.report or {}).get("notes"),
+        "weights_outcome": view.weights_outcome,
+        "queue_position": None,
     }
 
 

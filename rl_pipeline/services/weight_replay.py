@@ -97,7 +97,7 @@ def replay_trades(
         NewVersion(m, "session", session_id, w, {"replayed_from": source_id}, None, None, {})
         for m, w in path.final.items()
     ]
-    record_completion(conn, session_id, json.dumps(report), versions, path.final)
+    record_completion(conn, session_id, json.dumps(report), versions, path.final, started_from=live)
     return SessionSummary(session_id, {}, live, path.final, tuple(active), {}, report)
 
 

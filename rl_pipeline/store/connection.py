@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
 from rl_pipeline import paths
 from rl_pipeline.store.schema import MIGRATIONS
@@ -13,12 +15,47 @@ from rl_pipeline.store.schema import MIGRATIONS
 BUSY_TIMEOUT_MS = 30_000
 
 
+class ReadOnlyStoreError(RuntimeError):
+    """A write to a store that cannot be written (read-only file, folder or mount)."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        super().__init__(
+            f"the store {path} is read-only: this command changes it and cannot run "
+            "(reading commands work)"
+        )
+
+
+def is_read_only(path: Path) -> bool:
+    """An existing store that this process cannot write: the file, or the folder its WAL and
+    shared-memory files live in."""
+    return path.exists() and not (os.access(path, os.W_OK) and os.access(path.parent, os.W_OK))
+
+
+def connect_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection (``mode=ro``). Without a WAL file (the store was closed cleanly)
+    it is opened ``immutable``: SQLite then needs no shared-memory file, which a read-only
+    folder could not hold; with one, SQLite reads it through the existing shared memory."""
+    wal = Path(f"{path}-wal")
+    has_wal = wal.exists() and wal.stat().st_size > 0
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro" + ("" if has_wal else "&immutable=1")
+    conn = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    return conn
+
+
 def connect(db_path: Path | str | None = None) -> sqlite3.Connection:
     """Open the store with the project's connection rules (foreign keys, WAL, busy timeout).
+    A store this process cannot write is opened read-only (:func:`connect_read_only`): reading
+    works, and a write raises :class:`ReadOnlyStoreError` from :func:`transaction`.
 
     The connection is in autocommit mode; group writes with :func:`transaction`.
     """
     path = Path(db_path) if db_path is not None else paths.db_path()
+    if is_read_only(path):
+        return connect_read_only(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     conn.row_factory = sqlite3.Row
@@ -36,13 +73,30 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     ``BEGIN IMMEDIATE`` takes the write lock up front so concurrent writers queue on the busy
     timeout instead of failing half-way with SQLITE_BUSY on lock upgrade.
     """
-    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if _read_only(conn, exc):
+            raise ReadOnlyStoreError(_main_file(conn)) from exc
+        raise
     try:
         yield conn
-    except BaseException:
+    except BaseException as exc:
         conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError) and _read_only(conn, exc):
+            raise ReadOnlyStoreError(_main_file(conn)) from exc
         raise
     conn.execute("COMMIT")
+
+
+def _read_only(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> bool:
+    return "readonly" in str(exc) or getattr(exc, "sqlite_errorname", "").startswith(
+        "SQLITE_READONLY"
+    )
+
+
+def _main_file(conn: sqlite3.Connection) -> str:
+    return conn.execute("PRAGMA database_list").fetchone()[2]
 
 
 def _statements(script: str) -> Iterator[str]:

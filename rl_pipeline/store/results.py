@@ -68,6 +68,20 @@ def replace_weight_history(conn: sqlite3.Connection, session_id: str, rows: list
     return len(rows)
 
 
+def move_history_to_end_in(conn: sqlite3.Connection, session_id: str) -> int:
+    """Re-insert the session's ``model_weight_history`` rows after every other row (same
+    values, new rowids), so that at publication they follow the change they start from in
+    insert order; the caller holds the transaction."""
+    columns = ", ".join(HISTORY_COLUMNS)
+    rows = conn.execute(
+        f"SELECT {columns} FROM model_weight_history WHERE session_id = ? ORDER BY rowid",
+        (session_id,),
+    ).fetchall()
+    conn.execute("DELETE FROM model_weight_history WHERE session_id = ?", (session_id,))
+    _insert(conn, "model_weight_history", HISTORY_COLUMNS, [tuple(r) for r in rows])
+    return len(rows)
+
+
 def replace_metrics(conn: sqlite3.Connection, session_id: str, rows: list[tuple]) -> int:
     with transaction(conn):
         conn.execute("DELETE FROM performance_metrics WHERE session_id = ?", (session_id,))

@@ -255,4 +255,11 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (7, "bar interval and calendar per stored symbol", BAR_SERIES_DDL),
     (8, "walk-forward campaigns and their sessions", CAMPAIGNS_DDL),
+    (
+        9,
+        "what happened to a session's weights, and the start time of its processes",
+        "ALTER TABLE session_runs ADD COLUMN weights_outcome TEXT;\n"
+        "ALTER TABLE session_runs ADD COLUMN pid_start_ticks INTEGER;\n"
+        "ALTER TABLE session_requests ADD COLUMN launcher_start_ticks INTEGER;",
+    ),
 ]

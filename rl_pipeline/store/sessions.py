@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+from pathlib import Path
 
+from rl_pipeline import paths
+from rl_pipeline.mistral.procfs import is_same_process, start_ticks
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.weight_changes import IS_REINFORCEMENT_SESSION_SQL
 
@@ -52,14 +56,16 @@ def insert_session(
             ),
         )
         conn.execute(
-            "INSERT INTO session_runs (session_id, dagster_run_id, pid, stage) VALUES (?, ?, ?, ?)",
-            (session_id, dagster_run_id, os.getpid(), "open"),
+            "INSERT INTO session_runs (session_id, dagster_run_id, pid, pid_start_ticks, stage) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (session_id, dagster_run_id, os.getpid(), start_ticks(os.getpid()), "open"),
         )
 
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
     return conn.execute(
-        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id FROM reinforcement_sessions s "
+        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id, r.weights_outcome "
+        "FROM reinforcement_sessions s "
         "LEFT JOIN session_runs r USING (session_id) WHERE s.session_id = ?",
         (session_id,),
     ).fetchone()
@@ -101,9 +107,9 @@ def set_configuration(conn: sqlite3.Connection, session_id: str, configuration_j
 def set_stage(conn: sqlite3.Connection, session_id: str, stage: str) -> None:
     with transaction(conn):
         conn.execute(
-            "UPDATE session_runs SET stage = ?, pid = ?, updated_at = CURRENT_TIMESTAMP "
-            "WHERE session_id = ?",
-            (stage, os.getpid(), session_id),
+            "UPDATE session_runs SET stage = ?, pid = ?, pid_start_ticks = ?, "
+            "updated_at = CURRENT_TIMESTAMP WHERE session_id = ?",
+            (stage, os.getpid(), start_ticks(os.getpid()), session_id),
         )
 
 
@@ -117,15 +123,20 @@ def require_running(conn: sqlite3.Connection, session_id: str) -> None:
         raise RuntimeError(f"session {session_id!r} is {row['status']}, not running")
 
 
-def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> None:
-    """End a running session as failed: drop every row it wrote, keep the session row and the
-    error. A session that already ended is left alone."""
+def session_artifacts_dir(session_id: str) -> Path:
+    """Models trained in a session are saved here (removed again if the session fails)."""
+    return paths.artifacts_dir() / session_id
+
+
+def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> bool:
+    """End a running session as failed: drop every row it wrote and its model artifacts, keep
+    the session row and the error. A session that already ended is left alone (False)."""
     with transaction(conn):
         row = conn.execute(
             "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
         ).fetchone()
         if row is None or row["status"] != "running":
-            return
+            return False
         for table in SESSION_CHILD_TABLES:
             conn.execute(f"DELETE FROM {table} WHERE session_id = ?", (session_id,))
         conn.execute(
@@ -138,15 +149,25 @@ def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> None:
             "WHERE session_id = ?",
             (error[:4000], session_id),
         )
+    shutil.rmtree(session_artifacts_dir(session_id), ignore_errors=True)
+    return True
+
+
+def owner_alive(pid: int | None, ticks: int | None) -> bool:
+    """The process that owns a running session still exists: the same pid and, when recorded,
+    the same start time (a pid reused by another process has a later one)."""
+    if pid is None:
+        return False
+    return is_same_process(pid, ticks) if ticks is not None else pid_alive(pid)
 
 
 def fail_orphaned_sessions(conn: sqlite3.Connection) -> list[str]:
     """Sessions left 'running' by a process that no longer exists become 'failed'."""
     rows = conn.execute(
-        "SELECT s.session_id, r.pid FROM reinforcement_sessions s "
+        "SELECT s.session_id, r.pid, r.pid_start_ticks FROM reinforcement_sessions s "
         "LEFT JOIN session_runs r USING (session_id) WHERE s.status = 'running'"
     ).fetchall()
-    orphaned = [r["session_id"] for r in rows if r["pid"] is None or not pid_alive(r["pid"])]
+    orphaned = [r["session_id"] for r in rows if not owner_alive(r["pid"], r["pid_start_ticks"])]
     for session_id in orphaned:
         mark_failed(conn, session_id, "the process running this session ended before it finished")
     return orphaned

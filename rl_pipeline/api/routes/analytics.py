@@ -7,7 +7,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
+from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.trades import trade_analysis
+from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.store import db_path
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
@@ -23,15 +25,25 @@ def trades(
     start: Annotated[dt.datetime | None, Query(description="entry_time >= start (UTC)")] = None,
     end: Annotated[dt.datetime | None, Query(description="entry_time < end (UTC)")] = None,
     top_n: Annotated[int, Query(ge=0, le=100, description="best and worst trades")] = 5,
+    include_unfinished: Annotated[
+        bool, Query(description="also trades of running sessions (default: completed only)")
+    ] = False,
 ) -> dict[str, Any]:
     """Trades by model, symbol, direction and hour of day (trades, win rate, total and average
-    PnL), the PnL distribution (quantiles, histogram) and the best and worst trades."""
-    return trade_analysis(
-        db_path(request),
-        session_id=session_id,
-        model_id=model_id,
-        symbol=symbol,
-        start=start,
-        end=end,
-        top_n=top_n,
+    PnL), the PnL distribution (quantiles, histogram) and the best and worst trades. Served
+    from a cache until the store changes."""
+    arguments = {
+        "session_id": session_id,
+        "model_id": model_id,
+        "symbol": symbol,
+        "start": start,
+        "end": end,
+        "top_n": top_n,
+        "include_unfinished": include_unfinished,
+    }
+    path = db_path(request)
+    return cached_by_data_version(
+        path,
+        ("trades", *arguments.items()),
+        lambda: run_in_worker(trade_analysis, path, **arguments),
     )

@@ -6,7 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Security
 
+from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.performance import model_performance
+from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.schemas import WeightsBody, WeightsResponse
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import db_path, store
@@ -42,5 +44,10 @@ def performance(
 ) -> dict[str, Any]:
     """Per-model metrics of one session (default: the latest completed one), with each model's
     live weight and its figures over all completed sessions."""
-    rows = model_performance(db_path(request), session_id)
+    path = db_path(request)
+    rows = cached_by_data_version(
+        path,
+        ("performance", session_id),
+        lambda: run_in_worker(model_performance, path, session_id),
+    )
     return {"session_id": rows[0]["session_id"] if rows else session_id, "models": rows}

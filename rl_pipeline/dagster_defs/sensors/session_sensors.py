@@ -11,8 +11,8 @@ from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.services.config_store import active_session_config
 from rl_pipeline.services.market_inbox import process_inbox
 from rl_pipeline.services.session_requests import (
-    claim_request,
-    queued_requests,
+    QueueFull,
+    claim_next,
     request_session,
     run_config_for,
 )
@@ -33,13 +33,19 @@ def session_run(session_id: str) -> dg.RunRequest:
 
 
 def new_session(store: StoreResource, requested_by: str, cursor: str) -> dg.SensorResult:
-    """Queue a session claimed by this sensor, its partition and its run."""
+    """Queue a session, and run the queued requests whose turn it is (within the limit of
+    running sessions; the rest wait for the session-request sensor or a launcher)."""
     with store.connection() as conn:
-        session_id = request_session(conn, active_session_config(conn), requested_by)
-        claim_request(conn, session_id, "sensor")
+        try:
+            request_session(conn, active_session_config(conn), requested_by)
+        except QueueFull as full:
+            return dg.SensorResult(skip_reason=str(full), cursor=cursor)
+        claimed = claim_next(conn, "sensor")
     return dg.SensorResult(
-        run_requests=[session_run(session_id)],
-        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request([session_id])],
+        run_requests=[session_run(s) for s in claimed],
+        dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request(claimed)]
+        if claimed
+        else [],
         cursor=cursor,
     )
 
@@ -51,13 +57,9 @@ def new_session(store: StoreResource, requested_by: str, cursor: str) -> dg.Sens
 )
 def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
     with store.connection() as conn:
-        claimed = [
-            r.session_id
-            for r in queued_requests(conn)
-            if claim_request(conn, r.session_id, "sensor")
-        ]
+        claimed = claim_next(conn, "sensor")
     if not claimed:
-        return dg.SkipReason("no queued session request")
+        return dg.SkipReason("no queued session request, or the running sessions fill the limit")
     return dg.SensorResult(
         run_requests=[session_run(s) for s in claimed],
         dynamic_partitions_requests=[SESSION_PARTITIONS.build_add_request(claimed)],
@@ -130,15 +132,26 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
         exists = (
             session_id
             and conn.execute(
-                "SELECT 1 FROM session_requests WHERE session_id = ?", (session_id,)
+                "SELECT status FROM session_requests WHERE session_id = ?", (session_id,)
             ).fetchone()
         )
         if not exists:
-            session_id = request_session(
-                conn, active_session_config(conn), "schedule:nightly", session_id or ""
-            )
-        claim_request(conn, session_id, "schedule")
-    context.instance.add_dynamic_partitions(SESSION_PARTITIONS.name, [session_id])
+            try:
+                session_id = request_session(
+                    conn, active_session_config(conn), "schedule:nightly", session_id or ""
+                )
+            except QueueFull as full:
+                return dg.SkipReason(str(full))
+        if exists and exists["status"] == "launched":
+            claimed = [session_id]  # the same tick again: the same run key, run once
+        else:
+            claimed = claim_next(conn, "schedule", only=session_id)
+    if not claimed:
+        return dg.SkipReason(
+            f"session {session_id} queued: the running sessions fill the limit (the "
+            "session-request sensor or a launcher starts it in its turn)"
+        )
+    context.instance.add_dynamic_partitions(SESSION_PARTITIONS.name, claimed)
     return session_run(session_id)
 
 
