@@ -183,6 +183,7 @@ def test_definitions_hold_three_jobs_four_sensors_one_schedule() -> None:
 def test_sensor_and_schedule_sessions_start_from_the_active_configuration(
     small_store: sqlite3.Connection, instance, store, tmp_path: Path, monkeypatch
 ) -> None:
+    monkeypatch.setenv("RL_PIPELINE_MAX_RUNNING_SESSIONS", "2")  # room for both sessions
     session = SessionConfig().model_dump(mode="json")
     session["learning_rate"] = 0.02
     session["costs"]["fee_bps"] = 3.0
