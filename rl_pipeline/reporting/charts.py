@@ -51,47 +51,42 @@ def _times(ts: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(ts, unit="s", utc=True)
 
 
-def equity_chart(curves: dict[str, EquityCurve], title: str) -> bytes:
-    """Mark-to-market equity of each named curve."""
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+def _curves_chart(
+    curves: dict[str, EquityCurve], title: str, ylabel: str, values, height: float
+) -> bytes:
+    """One line per named curve of ``values(curve)`` over time."""
+    fig, ax = plt.subplots(figsize=(9, height))
     for name, curve in curves.items():
         if len(curve.ts):
             ax.plot(
                 _times(curve.ts),
-                curve.equity,
+                values(curve),
                 STYLES.get(name, "-"),
                 color=color(name),
                 linewidth=WIDTHS.get(name, 1.2),
                 label=name,
             )
     ax.set_title(title)
-    ax.set_ylabel("equity (account currency)")
+    ax.set_ylabel(ylabel)
     _time_axis(ax)
     ax.legend(loc="best", fontsize=8)
     return png(fig)
+
+
+def equity_chart(curves: dict[str, EquityCurve], title: str) -> bytes:
+    """Mark-to-market equity of each named curve."""
+    return _curves_chart(curves, title, "equity (account currency)", lambda c: c.equity, 3.8)
+
+
+def _drawdown_percent(curve: EquityCurve) -> np.ndarray:
+    values = np.concatenate(([curve.starting_capital], curve.equity))
+    peaks = np.maximum.accumulate(values)
+    return (100.0 * (values - peaks) / peaks)[1:]
 
 
 def drawdown_chart(curves: dict[str, EquityCurve], title: str) -> bytes:
     """Drawdown from the running peak, in percent."""
-    fig, ax = plt.subplots(figsize=(9, 2.8))
-    for name, curve in curves.items():
-        if len(curve.ts):
-            values = np.concatenate(([curve.starting_capital], curve.equity))
-            peaks = np.maximum.accumulate(values)
-            drawdown = 100.0 * (values - peaks) / peaks
-            ax.plot(
-                _times(curve.ts),
-                drawdown[1:],
-                STYLES.get(name, "-"),
-                color=color(name),
-                linewidth=WIDTHS.get(name, 1.2),
-                label=name,
-            )
-    ax.set_title(title)
-    ax.set_ylabel("drawdown (%)")
-    _time_axis(ax)
-    ax.legend(loc="best", fontsize=8)
-    return png(fig)
+    return _curves_chart(curves, title, "drawdown (%)", _drawdown_percent, 2.8)
 
 
 def weights_chart(

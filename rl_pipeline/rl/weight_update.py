@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -294,6 +295,19 @@ def _learn(
     return path
 
 
+def _empty_path(
+    start: dict[str, float], active: list[str], rule: WeightRule, times: list[str], **events: Any
+) -> WeightPath:
+    """The path before any update: the start, the update times and their events."""
+    path = WeightPath(
+        initial=dict(start), final=dict(start), active=active, rule=rule.rule, **events
+    )
+    path.update_times, path.updates = times, len(times)
+    if not active:
+        path.vectors = np.zeros((1, 0))
+    return path
+
+
 def apply_trades(
     start: dict[str, float], trades: Iterable[ClosedTrade], rule: WeightRule
 ) -> WeightPath:
@@ -302,13 +316,8 @@ def apply_trades(
     active = [m for m, w in start.items() if w > 0]
     index = {m: i for i, m in enumerate(active)}
     applied = [t for t in trades if t.pnl != 0.0 and t.model_id in index]
-    path = WeightPath(
-        initial=dict(start), final=dict(start), active=active, applied=applied, rule=rule.rule
-    )
-    path.update_times = [t.exit_time for t in applied]
-    path.updates = len(applied)
+    path = _empty_path(start, active, rule, [t.exit_time for t in applied], applied=applied)
     if not active:
-        path.vectors = np.zeros((1, 0))
         return path
     shape = (len(applied), len(active))
     pnl, pct, has = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
@@ -325,13 +334,8 @@ def apply_periods(
     """One update per period; each outcome's model has acted from its first period on."""
     active = [m for m, w in start.items() if w > 0]
     kept = [p for p in periods if any(m in p.pnl for m in active)]
-    path = WeightPath(
-        initial=dict(start), final=dict(start), active=active, periods=kept, rule=rule.rule
-    )
-    path.update_times = [p.end for p in kept]
-    path.updates = len(kept)
+    path = _empty_path(start, active, rule, [p.end for p in kept], periods=kept)
     if not active:
-        path.vectors = np.zeros((1, 0))
         return path
     shape = (len(kept), len(active))
     pnl, pct, has = np.zeros(shape), np.zeros(shape), np.zeros(shape, dtype=bool)
