@@ -127,11 +127,7 @@ def bench_default_session() -> dict:
         begin = time.perf_counter()
         handle = stages.open_session(conn, SessionConfig())
         sid = handle.session_id
-        window = stages.load_market_window(conn, sid, handle)
-        features = stages.compute_features(conn, sid, window)
-        signals = stages.compute_signals(conn, sid, window, features)
-        outcome = stages.run_winrate_test(conn, sid, signals)
-        weights = stages.apply_reinforcement(conn, sid, outcome)
+        _, outcome, weights = stages.learn_session_weights(conn, handle)
         report_begin = time.perf_counter()
         measured = stages.record_metrics(conn, sid, outcome, weights)
         report_seconds = time.perf_counter() - report_begin

@@ -42,13 +42,8 @@ def assert_history_is_one_chain(conn: sqlite3.Connection) -> None:
 def up_to_weights(conn: sqlite3.Connection, config: SessionConfig):
     """Run a session up to (not including) its publication."""
     handle = stages.open_session(conn, config)
-    sid = handle.session_id
-    window = stages.load_market_window(conn, sid, handle)
-    features = stages.compute_features(conn, sid, window)
-    signals = stages.compute_signals(conn, sid, window, features)
-    outcome = stages.run_winrate_test(conn, sid, signals)
-    weights = stages.apply_reinforcement(conn, sid, outcome)
-    return sid, outcome, weights
+    _, outcome, weights = stages.learn_session_weights(conn, handle)
+    return handle.session_id, outcome, weights
 
 
 def test_second_of_two_overlapping_sessions_is_refused_not_lost(small_store) -> None:

@@ -143,11 +143,10 @@ def _run_sessions(
         handle = stages.open_session(conn, config)
         sid = handle.session_id
         session_ids.append(sid)
-        window = stages.load_market_window(conn, sid, handle, test_end_ts=end)
-        features = stages.compute_features(conn, sid, window)
-        signals = stages.compute_signals(conn, sid, window, features)
-        outcome = stages.run_winrate_test(conn, sid, signals)
-        weights = stages.apply_reinforcement(conn, sid, outcome, rules[own].weights)
+        window, outcome, weights = stages.learn_session_weights(
+            conn, handle, test_end_ts=end, start_weights=rules[own].weights
+        )
+        signals = outcome.signals
         measured = stages.record_metrics(conn, sid, outcome, weights, start_weights)
         summary = stages.finish_session(conn, sid, outcome, weights, measured, publish)
         test_bars = signals.test_bars

@@ -645,6 +645,23 @@ def summary_json(summary: SessionSummary, parameters: dict[str, dict[str, Any]])
     )
 
 
+def learn_session_weights(
+    conn: sqlite3.Connection,
+    handle: SessionHandle,
+    llm: tuple[LLMEndpoint | None, str] = NO_LLM,
+    test_end_ts: int | None = None,
+    start_weights: dict[str, float] | None = None,
+) -> tuple[MarketWindow, TradeOutcome, WeightOutcome]:
+    """The stages of an opened session in order, up to its learned weights (the plain-Python
+    path; Dagster runs the same stages as assets)."""
+    sid = handle.session_id
+    window = load_market_window(conn, sid, handle, test_end_ts=test_end_ts)
+    features = compute_features(conn, sid, window)
+    signals = compute_signals(conn, sid, window, features, llm)
+    outcome = run_winrate_test(conn, sid, signals)
+    return window, outcome, apply_reinforcement(conn, sid, outcome, start_weights)
+
+
 def run_session(
     conn: sqlite3.Connection,
     config: SessionConfig,
@@ -652,14 +669,10 @@ def run_session(
     llm: tuple[LLMEndpoint | None, str] = NO_LLM,
     publish: bool = True,
 ) -> SessionSummary:
-    """All stages in order, in this process (the plain-Python path; Dagster runs the same
-    stages as assets). With ``publish=False`` the live weights stay as they are."""
+    """All stages in order, in this process. With ``publish=False`` the live weights stay as
+    they are."""
     handle = open_session(conn, config, session_id)
     sid = handle.session_id
-    window = load_market_window(conn, sid, handle)
-    features = compute_features(conn, sid, window)
-    signals = compute_signals(conn, sid, window, features, llm)
-    outcome = run_winrate_test(conn, sid, signals)
-    weights = apply_reinforcement(conn, sid, outcome)
+    _, outcome, weights = learn_session_weights(conn, handle, llm)
     measured = record_metrics(conn, sid, outcome, weights)
     return finish_session(conn, sid, outcome, weights, measured, publish)
