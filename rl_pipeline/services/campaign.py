@@ -29,7 +29,7 @@ from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.session_report import EnsembleRun, ensemble_run, signal_matrices
 from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, campaigns
-from rl_pipeline.store.bars import first_timestamp, last_timestamp, list_symbols
+from rl_pipeline.store.bars import bar_ranges
 from rl_pipeline.timestamps import format_time
 
 SECONDS_PER_DAY = 86_400
@@ -59,12 +59,16 @@ class _Chain:
 
 
 def campaign_windows(
-    conn: sqlite3.Connection, symbols: list[str], sessions: int, test_period_days: int
+    ranges: dict[str, tuple[int, int, int]],
+    symbols: list[str],
+    sessions: int,
+    test_period_days: int,
 ) -> list[int]:
     """The end (epoch seconds) of each session's test period, oldest first; refused when the
-    stored bars do not cover sessions x test_period_days."""
-    end = last_timestamp(conn, symbols)
-    first = first_timestamp(conn, symbols)
+    stored bars of ``symbols`` (``ranges``: symbol -> first, last, rows) do not cover
+    sessions x test_period_days."""
+    end = max(ranges[s][1] for s in symbols)
+    first = min(ranges[s][0] for s in symbols)
     span = sessions * test_period_days * SECONDS_PER_DAY
     if end - span + 1 < first:
         have = (end - first) / SECONDS_PER_DAY
@@ -96,12 +100,12 @@ def run_campaign(
     document["test_period_days"] = test_period_days
     document["weights"]["rule"] = rule or config.weights.rule
     config = SessionConfig.model_validate(document)
-    stored = list_symbols(conn)
-    symbols = list(config.symbols) or stored
-    unknown = sorted(set(symbols) - set(stored))
+    ranges = bar_ranges(conn)
+    symbols = list(config.symbols) or sorted(ranges)
+    unknown = sorted(set(symbols) - set(ranges))
     if not symbols or unknown:
         raise CampaignError(f"symbols: no bars stored for {', '.join(unknown) or 'any symbol'}")
-    ends = campaign_windows(conn, symbols, sessions, test_period_days)
+    ends = campaign_windows(ranges, symbols, sessions, test_period_days)
     start_weights = ai_models.live_weights(conn)
     campaign_id = campaign_id or str(uuid.uuid4())
     campaigns.insert_campaign(

@@ -246,22 +246,6 @@ def list_symbols(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in conn.execute("SELECT DISTINCT symbol FROM market_bars ORDER BY symbol")]
 
 
-def last_timestamp(conn: sqlite3.Connection, symbols: list[str]) -> int | None:
-    marks = ",".join("?" * len(symbols))
-    row = conn.execute(
-        f"SELECT MAX(ts) FROM market_bars WHERE symbol IN ({marks})", symbols
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
-
-
-def first_timestamp(conn: sqlite3.Connection, symbols: list[str]) -> int | None:
-    marks = ",".join("?" * len(symbols))
-    row = conn.execute(
-        f"SELECT MIN(ts) FROM market_bars WHERE symbol IN ({marks})", symbols
-    ).fetchone()
-    return None if row[0] is None else int(row[0])
-
-
 def read_bars(
     conn: sqlite3.Connection, symbols: list[str], since_ts: int, until_ts: int | None = None
 ) -> pd.DataFrame:
