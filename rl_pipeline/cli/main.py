@@ -67,11 +67,10 @@ def session() -> None:
 def session_new() -> None:
     """Register a new session partition in the Dagster instance and print its id (then run it
     with `dagster job execute ... --tags '{"dagster/partition": "<id>"}'`)."""
-    import uuid
-
     from rl_pipeline.dagster_defs.launch import register_session_partition
+    from rl_pipeline.timestamps import readable_id
 
-    session_id = str(uuid.uuid4())
+    session_id = readable_id()
     register_session_partition(session_id)
     click.echo(session_id)
 

@@ -13,7 +13,6 @@ import json
 import logging
 import sqlite3
 import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +29,7 @@ from rl_pipeline.services.session_report import EnsembleRun, ensemble_run, signa
 from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, campaigns
 from rl_pipeline.store.bars import bar_ranges
-from rl_pipeline.timestamps import format_time
+from rl_pipeline.timestamps import format_time, readable_id
 
 SECONDS_PER_DAY = 86_400
 SPECIFICATION_RULE = "binary"
@@ -107,7 +106,7 @@ def run_campaign(
         raise CampaignError(f"symbols: no bars stored for {', '.join(unknown) or 'any symbol'}")
     ends = campaign_windows(ranges, symbols, sessions, test_period_days)
     start_weights = ai_models.live_weights(conn)
-    campaign_id = campaign_id or str(uuid.uuid4())
+    campaign_id = campaign_id or readable_id("campaign-")
     campaigns.insert_campaign(
         conn,
         campaign_id,

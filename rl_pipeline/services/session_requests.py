@@ -19,7 +19,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from rl_pipeline.mistral.procfs import is_same_process, start_ticks
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.sessions import fail_orphaned_sessions, pid_alive
+from rl_pipeline.timestamps import readable_id
 
 JOB_NAME = "reinforcement_session_job"
 # A claimed request whose launcher pid is not recorded yet (the claiming process died between
@@ -77,7 +77,7 @@ def request_session(
     """Queue a session; returns its id (also the id of the session and its Dagster run).
     Raises :class:`QueueFull` (nothing stored) when ``max_queued_sessions`` already wait."""
     limits = limits or OperationsConfig.from_env()
-    session_id = session_id or str(uuid.uuid4())
+    session_id = session_id or readable_id()
     with transaction(conn):
         waiting = queued_count(conn)
         if waiting >= limits.max_queued_sessions:

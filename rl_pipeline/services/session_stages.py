@@ -11,7 +11,6 @@ import logging
 import shutil
 import sqlite3
 import traceback
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +38,7 @@ from rl_pipeline.store.bars import bar_ranges, read_bars, series_profiles
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
-from rl_pipeline.timestamps import format_time
+from rl_pipeline.timestamps import format_time, readable_id
 
 SECONDS_PER_DAY = 86_400
 log = logging.getLogger(__name__)
@@ -152,7 +151,7 @@ def open_session(
 ) -> SessionHandle:
     """Create the session row ('running'), owned by this process."""
     sessions.fail_orphaned_sessions(conn)
-    session_id = session_id or str(uuid.uuid4())
+    session_id = session_id or readable_id()
     sessions.insert_session(
         conn,
         session_id,

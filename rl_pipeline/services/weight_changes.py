@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in, latest_version
 from rl_pipeline.store.weight_changes import insert_change_session_in, insert_history_in
+from rl_pipeline.timestamps import readable_id
 
 
 def version_kind(reason: str) -> str:
@@ -61,7 +61,7 @@ def apply_weight_change_in(
     changed = tuple(m for m in before if after[m] != before[m] or m in always_record)
     if not changed:
         return None
-    session_id = f"{reason.replace('_', '-')}-{uuid.uuid4()}"
+    session_id = readable_id(f"{reason.replace('_', '-')}-")
     insert_change_session_in(
         conn,
         session_id,
