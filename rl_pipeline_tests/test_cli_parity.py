@@ -4,6 +4,7 @@ numbers: ``session start``, ``analytics trades`` and ``models performance``."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,39 @@ def test_version() -> None:
         done.returncode == 0
         and done.stdout.strip() == f"rl-pipeline, version {version('rl_pipeline')}"
     )
+
+
+def test_analytics_trades_counts_no_trade_twice_over_two_sessions_of_the_same_bars(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db, ids = make_session_store(tmp_path, periods=(5, 5))  # the same window twice
+    monkeypatch.setenv("RL_PIPELINE_DATA_DIR", str(db.parent))
+    monkeypatch.setenv("RL_PIPELINE_DB", str(db))
+    conn = sqlite3.connect(db)
+    try:
+        stored, per_session = conn.execute(
+            "SELECT COUNT(*), COUNT(*) / COUNT(DISTINCT session_id) FROM trade_results"
+        ).fetchone()
+        distinct = conn.execute(
+            "SELECT COUNT(*) FROM (SELECT DISTINCT ai_model_id, symbol, direction, entry_time, "
+            "exit_time FROM trade_results)"
+        ).fetchone()[0]
+    finally:
+        conn.close()
+    assert stored == 2 * per_session and distinct == per_session > 0
+
+    done = cli("analytics", "trades", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["summary"]["trades"] == distinct
+    assert sum(row["trades"] for row in result["by_model"]) == distinct
+    assert result["coverage"]["sessions"] == sorted(ids)
+    assert result["coverage"]["duplicates_counted_once"] == stored - distinct
+    best = [(t["model_id"], t["symbol"], t["entry_time"]) for t in result["best_trades"]]
+    assert len(best) == len(set(best))
+
+    text = cli("analytics", "trades")
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.startswith(f"{distinct} trades in 2 session(s)")
+    assert f"sessions covered: {', '.join(sorted(ids))}" in text.stdout
+    assert f"{stored - distinct} stored copies of the same trades" in text.stdout

@@ -125,15 +125,16 @@ def trade_analysis(
                 "WHERE status = 'completed')"
             )
         # One scan of the SQLite table; every figure below comes from this in-memory copy.
+        # Across sessions each distinct trade counts once (see ``distinct_trades``).
         con.execute(
-            "CREATE TEMP TABLE t AS SELECT trade_id, session_id, symbol, entry_time, exit_time, "
-            "entry_price, exit_price, direction, pnl, pnl_percent, confidence, ai_model_id "
-            f"FROM {STORE}.trade_results{where}",
+            f"CREATE TEMP TABLE t AS {distinct_trades(where)}",
             params,
         )
+        coverage = _coverage(con, where, params)
         result: dict[str, Any] = {
             "filters": filters.as_json(),
-            "summary": _summary(con),
+            "summary": {**_summary(con), "sessions": len(coverage["sessions"])},
+            "coverage": coverage,
         }
         for key, expression in GROUPINGS.items():
             result[key] = _grouped(con, expression)
@@ -144,6 +145,51 @@ def trade_analysis(
         result["best_trades"] = _ranked(con, "DESC", top_n)
         result["worst_trades"] = _ranked(con, "ASC", top_n)
         return result
+
+
+TRADE_COLUMNS = (
+    "trade_id, session_id, symbol, entry_time, exit_time, entry_price, exit_price, direction, "
+    "pnl, pnl_percent, confidence, ai_model_id"
+)
+# A trade is the same trade in two sessions when the same model took the same position in the
+# same symbol over the same bars. Overlapping sessions (backtests of the same window, a replay)
+# store it once each; analytics over many sessions count it once, from the latest session.
+SAME_TRADE = "ai_model_id, symbol, direction, entry_time, exit_time"
+
+
+def distinct_trades(where: str) -> str:
+    """The trades matching ``where`` (over ``trade_results``), each distinct trade once: the
+    copy of the session that started last (ties: the larger session id)."""
+    return (
+        f"SELECT {TRADE_COLUMNS} FROM ("
+        f"SELECT tr.*, row_number() OVER (PARTITION BY {SAME_TRADE} "
+        "ORDER BY s.start_time DESC, tr.session_id DESC) AS copy_rank "
+        f"FROM (SELECT * FROM {STORE}.trade_results{where}) tr "
+        f"JOIN {STORE}.reinforcement_sessions s USING (session_id)"
+        ") WHERE copy_rank = 1"
+    )
+
+
+def _coverage(con: duckdb.DuckDBPyConnection, where: str, params: list[Any]) -> dict[str, Any]:
+    """Which sessions the figures cover, and how many stored copies of the same trades in
+    overlapping sessions were counted once."""
+    stored = con.execute(f"SELECT COUNT(*) FROM {STORE}.trade_results{where}", params).fetchone()
+    counted = con.execute("SELECT COUNT(*) FROM t").fetchone()
+    sessions = [
+        r[0]
+        for r in con.execute(
+            f"SELECT DISTINCT session_id FROM {STORE}.trade_results{where} ORDER BY session_id",
+            params,
+        ).fetchall()
+    ]
+    return {
+        "sessions": sessions,
+        "stored_trades": int(stored[0]),
+        "distinct_trades": int(counted[0]),
+        "duplicates_counted_once": int(stored[0]) - int(counted[0]),
+        "rule": "each trade (model, symbol, direction, entry and exit time) once, from the "
+        "latest session that holds it",
+    }
 
 
 _FIGURES = (
@@ -158,8 +204,7 @@ _FIGURES = (
 
 
 def _summary(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    row = fetch_dicts(con, f"SELECT {_FIGURES}, COUNT(DISTINCT session_id) AS sessions FROM t")
-    return row[0]
+    return fetch_dicts(con, f"SELECT {_FIGURES} FROM t")[0]
 
 
 def _grouped(con: duckdb.DuckDBPyConnection, expression: str) -> list[dict[str, Any]]:

@@ -106,9 +106,18 @@ def _group_table(title: str, rows: list[dict[str, Any]]) -> list[str]:
 def format_trade_analysis(result: dict[str, Any]) -> str:
     s = result["summary"]
     used = {k: v for k, v in result["filters"].items() if v is not None}
+    cover = result["coverage"]
     lines = [
         f"{s['trades']} trades in {s['sessions']} session(s)"
         + (f" ({', '.join(f'{k}={v}' for k, v in used.items())})" if used else ""),
+        "sessions covered: " + (", ".join(cover["sessions"]) or "none"),
+    ]
+    if cover["duplicates_counted_once"]:
+        lines.append(
+            f"{cover['duplicates_counted_once']} stored copies of the same trades in "
+            "overlapping sessions counted once (from the latest session)"
+        )
+    lines += [
         f"win rate {_pct(s['win_rate'])}, total pnl {_num(s['total_pnl'])}, "
         f"avg pnl {_num(s['avg_pnl'])} ({_num(s['avg_pnl_percent'], 3)} %)",
     ]
