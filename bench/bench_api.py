@@ -55,7 +55,7 @@ def build_store(data: Path) -> None:
     conn = open_store(data / "rl_pipeline.sqlite")
     write_bars(conn, generate_default_bars(symbols=("AAA", "BBB"), days=60, seed=7), "bench")
     for days in (20, 10):
-        run_session(conn, SessionConfig(test_period_days=days))
+        run_session(conn, SessionConfig(test_period_days=days), publish=True)
     conn.close()
 
 

@@ -119,7 +119,8 @@ def bench_default_session() -> dict:
             "import time; from rl_pipeline.config import SessionConfig;"
             "from rl_pipeline.services.session_stages import run_session;"
             "from rl_pipeline.store.connection import open_store;"
-            "c = open_store(); t = time.perf_counter(); run_session(c, SessionConfig());"
+            "c = open_store(); t = time.perf_counter();"
+            "run_session(c, SessionConfig(), publish=True);"
             "print(time.perf_counter() - t)"
         )
         plain = subprocess.run(

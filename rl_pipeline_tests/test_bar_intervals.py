@@ -138,7 +138,7 @@ def test_a_symbol_without_bars_in_the_window_fails_before_training(
     two_symbol_store(conn)
     config = SessionConfig(test_period_days=10, symbols=("NEW", "OLD"))
     with pytest.raises(SessionError, match=r"OLD: no bars in the test window \(last bar 20") as e:
-        run_session(conn, config, session_id="s-old")
+        run_session(conn, config, session_id="s-old", publish=True)
     last_old = pd.Timestamp(
         conn.execute("SELECT MAX(ts) FROM market_bars WHERE symbol = 'OLD'").fetchone()[0],
         unit="s",
@@ -153,7 +153,7 @@ def test_a_symbol_without_bars_in_the_window_fails_before_training(
 def test_the_test_window_follows_the_requested_symbols(conn: sqlite3.Connection) -> None:
     two_symbol_store(conn)
     config = SessionConfig(test_period_days=10, symbols=("OLD",), backtest={"history_days": 10})
-    summary = run_session(conn, config)
+    summary = run_session(conn, config, publish=True)
     last_old = conn.execute("SELECT MAX(ts) FROM market_bars WHERE symbol = 'OLD'").fetchone()[0]
     trades = conn.execute(
         "SELECT MIN(entry_time), MAX(exit_time), COUNT(DISTINCT symbol) FROM trade_results"
@@ -180,7 +180,7 @@ def test_without_symbols_the_session_lists_the_skipped_ones(conn: sqlite3.Connec
 def test_a_test_period_longer_than_the_data_is_refused(conn: sqlite3.Connection) -> None:
     write_bars(conn, generate_default_bars(symbols=("A",), days=40, seed=1), "test")
     with pytest.raises(SessionError, match="test_period_days 1000 is longer than the stored data"):
-        run_session(conn, SessionConfig(test_period_days=1000))
+        run_session(conn, SessionConfig(test_period_days=1000), publish=True)
 
 
 def test_a_model_short_of_training_rows_says_so(
@@ -189,7 +189,7 @@ def test_a_model_short_of_training_rows_says_so(
     write_bars(conn, generate_default_bars(symbols=("A",), days=40, seed=1), "test")
     config = SessionConfig(test_period_days=10, backtest={"history_days": 10})
     with caplog.at_level(logging.WARNING):
-        summary = run_session(conn, config, "s-short")
+        summary = run_session(conn, config, "s-short", publish=True)
     warning = summary.notes["training_warnings"]["lava_ai"]
     assert "too few training rows" in warning and "min_train_rows 500" in warning
     assert summary.metrics["lava_ai"].total_trades == 0

@@ -103,7 +103,7 @@ def test_win_rate_degradation_triggers_once_per_new_session(
     small_store: sqlite3.Connection, instance, store, monkeypatch
 ) -> None:
     assert isinstance(evaluate(win_rate_degradation_sensor, instance, store), dg.SkipReason)
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     win_rate = summary.report["ensembles"]["adaptive"]["win_rate"]
     monkeypatch.setenv("RL_PIPELINE_WIN_RATE_THRESHOLD", str(min(1.0, win_rate + 0.01)))
     result = evaluate(win_rate_degradation_sensor, instance, store)

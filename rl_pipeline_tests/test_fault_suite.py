@@ -47,7 +47,8 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.services.session_stages import run_session
 from rl_pipeline.store.connection import open_store
 
-run_session(open_store(sys.argv[1]), SessionConfig(test_period_days=5), session_id="victim")
+conn = open_store(sys.argv[1])
+run_session(conn, SessionConfig(test_period_days=5), session_id="victim", publish=True)
 """
 
 
@@ -117,7 +118,7 @@ def test_a_session_killed_at_any_stage_ends_failed_and_leaves_nothing(
     assert_failed_cleanly(db, "victim", before)
     # ... and the next session completes.
     conn = open_store(db)
-    summary = stages.run_session(conn, SessionConfig(test_period_days=5))
+    summary = stages.run_session(conn, SessionConfig(test_period_days=5), publish=True)
     assert session_status(conn, summary.session_id)["status"] == "completed"
     conn.close()
 

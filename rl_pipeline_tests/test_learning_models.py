@@ -101,7 +101,7 @@ def test_artifacts_are_saved_with_their_sha256_and_load_back(cls, params, featur
 
 def test_a_session_records_every_trained_model_as_a_version(small_store: sqlite3.Connection):
     config = SessionConfig(test_period_days=10, backtest={"history_days": 30})
-    summary = stages.run_session(small_store, config)
+    summary = stages.run_session(small_store, config, publish=True)
     # The session's own 'session' versions (one per model) come after these.
     versions = [v for v in list_versions(small_store) if v["kind"] == "trained"]
     by_model = {m: [v for v in versions if v["model_id"] == m] for m in ("lava_ai", "lgbm_ai")}
@@ -125,6 +125,8 @@ def test_a_failed_session_leaves_no_versions_and_no_artifacts(small_store: sqlit
         "BEGIN SELECT RAISE(ABORT, 'no'); END"
     )
     with pytest.raises(sqlite3.IntegrityError):
-        stages.run_session(small_store, SessionConfig(test_period_days=10), session_id="gone")
+        stages.run_session(
+            small_store, SessionConfig(test_period_days=10), session_id="gone", publish=True
+        )
     assert list_versions(small_store) == []
     assert not stages.session_artifacts_dir("gone").exists()

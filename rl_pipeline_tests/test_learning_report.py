@@ -40,7 +40,7 @@ def test_a_model_that_cannot_train_keeps_its_weight_and_says_why(
     )
     live_before = ai_models.live_weights(small_store)
     with caplog.at_level(logging.WARNING):
-        summary = stages.run_session(small_store, config)
+        summary = stages.run_session(small_store, config, publish=True)
     assert "lava_ai" in summary.active
     trades = results.read_trades(small_store, summary.session_id)
     assert (trades["ai_model_id"] == "lava_ai").sum() == 0
@@ -69,7 +69,7 @@ def test_session_show_prints_the_tournament_and_the_verdict(
             "weights": CONFIG.weights.model_copy(update={"rule": "hedge", "update_every": "1d"})
         }
     )
-    summary = stages.run_session(small_store, config)
+    summary = stages.run_session(small_store, config, publish=True)
     shown = cli("session", "show", summary.session_id, "--json")
     assert shown.returncode == 0, shown.stderr
     view = json.loads(shown.stdout)

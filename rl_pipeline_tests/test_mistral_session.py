@@ -75,7 +75,7 @@ def llm_stats(conn: sqlite3.Connection, session_id: str) -> dict:
 def test_mistral_trades_caches_and_reruns_without_calls(small_store, manager) -> None:
     llm = find_llm_with_manager(manager)
     assert llm[0] is not None, llm[1]
-    first = stages.run_session(small_store, CONFIG, llm=llm)
+    first = stages.run_session(small_store, CONFIG, llm=llm, publish=True)
     assert "mistral_ai" in first.active
     assert first.metrics["mistral_ai"].total_trades > 0
     stats = llm_stats(small_store, first.session_id)
@@ -88,7 +88,7 @@ def test_mistral_trades_caches_and_reruns_without_calls(small_store, manager) ->
     # Kill the server: a rerun that asked it anything would get errors (HOLD) and other trades.
     manager.stop()
     dead = LLMEndpoint("http://127.0.0.1:9", llm[0].model_path, llm[0].model_sha256)
-    second = stages.run_session(small_store, CONFIG, llm=(dead, ""))
+    second = stages.run_session(small_store, CONFIG, llm=(dead, ""), publish=True)
     again = llm_stats(small_store, second.session_id)
     assert again["llm_calls"] == 0 and again["cache_hits"] == stats["decisions"]
     ta = results.read_trades(small_store, first.session_id)
@@ -107,7 +107,7 @@ def test_without_a_server_mistral_sits_out_and_the_others_trade(small_store, man
         )
     )
     assert llm[0] is None and "no healthy Mistral server" in llm[1]
-    summary = stages.run_session(small_store, CONFIG, llm=llm)
+    summary = stages.run_session(small_store, CONFIG, llm=llm, publish=True)
     assert summary.active == ("trading_ai", "lava_ai", "lgbm_ai")
     assert summary.inactive["mistral_ai"] == llm[1]
     assert summary.weights_after["mistral_ai"] == 0.0

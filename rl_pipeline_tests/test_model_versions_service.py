@@ -32,7 +32,7 @@ SECOND = {"trading_ai": 0.4, "lava_ai": 0.3, "lgbm_ai": 0.2, "mistral_ai": 0.1}
 
 
 def test_a_completed_session_adds_a_version_per_model(small_store: sqlite3.Connection) -> None:
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     metrics = read_metrics(small_store, summary.session_id).set_index("model_id")
     for model_id, weight in summary.weights_after.items():
         versions = list_versions(small_store, model_id)

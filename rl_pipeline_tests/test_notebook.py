@@ -55,7 +55,7 @@ def test_notebook_runs_against_a_real_session(
     small_store: sqlite3.Connection, db_path: Path, venv_kernel: str
 ) -> None:
     campaign = run_campaign(small_store, SessionConfig(), sessions=2, test_period_days=4)
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     before = dump(db_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     assert not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")

@@ -45,7 +45,7 @@ def test_ensemble_score_and_threshold() -> None:
 
 
 def test_report_is_consistent_with_the_stored_rows(small_store: sqlite3.Connection) -> None:
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     stored = json.loads(
         small_store.execute(
             "SELECT report FROM session_reports WHERE session_id = ?", (summary.session_id,)

@@ -126,7 +126,7 @@ while not go.exists():
     time.sleep(0.002)
 config = SessionConfig(test_period_days=10, backtest={"history_days": 10}, learning_rate=rate)
 try:
-    summary = run_session(conn, config)
+    summary = run_session(conn, config, publish=True)
     out.write_text(summary.session_id)
 except Exception as exc:
     out.write_text("error: " + str(exc))

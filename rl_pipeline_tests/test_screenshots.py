@@ -55,7 +55,7 @@ def not_blank(png: Path) -> float:
 def test_the_session_report_renders_offline(
     small_store: sqlite3.Connection, tmp_path: Path
 ) -> None:
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     report = stages.session_report_path(summary.session_id)
     shot = tmp_path / "report.png"
     dom = render(report.as_uri(), shot)

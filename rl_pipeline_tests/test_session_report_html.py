@@ -14,7 +14,7 @@ from rl_pipeline_tests.support.cli import cli
 
 
 def test_a_completed_session_has_an_offline_html_report(small_store: sqlite3.Connection) -> None:
-    summary = stages.run_session(small_store, SessionConfig(test_period_days=10))
+    summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     path = stages.session_report_path(summary.session_id)
     page = path.read_text(encoding="utf-8")
     assert path.parent == stages.session_artifacts_dir(summary.session_id)

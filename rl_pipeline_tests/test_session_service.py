@@ -56,7 +56,7 @@ def child_rows(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
 
 
 def test_session_completes_with_trades_metrics_and_weights(small_store) -> None:
-    summary = stages.run_session(small_store, CONFIG)
+    summary = stages.run_session(small_store, CONFIG, publish=True)
     row = small_store.execute(
         "SELECT status, end_time, test_period_days, learning_rate FROM reinforcement_sessions"
     ).fetchone()
@@ -77,7 +77,7 @@ def test_session_completes_with_trades_metrics_and_weights(small_store) -> None:
 
 
 def test_trades_in_the_store_follow_the_specified_formula(small_store) -> None:
-    summary = stages.run_session(small_store, CONFIG)
+    summary = stages.run_session(small_store, CONFIG, publish=True)
     trades = results.read_trades(small_store, summary.session_id)
     direction = np.where(trades["direction"] == "LONG", 1.0, -1.0)
     ratio = trades["exit_price"] / trades["entry_price"]
@@ -94,7 +94,7 @@ def test_rule_over_a_whole_session_matches_the_closed_form(small_store, fifth_mo
     # renormalisation give w_m proportional to w_m(K) * (1 + lr*R)^wins_m * (1 - lr*P)^losses_m
     # over the trades after update K, the update at which the last model first acted.
     config = CONFIG.model_copy(update={"weights": WeightRuleConfig(min_weight=0, max_weight=1)})
-    summary = stages.run_session(small_store, config)
+    summary = stages.run_session(small_store, config, publish=True)
     assert summary.active == ("trading_ai", "lava_ai", "lgbm_ai", "contrarian_ai")
     trades = results.read_trades(small_store, summary.session_id)
     trades = trades[trades["pnl"] != 0].sort_values(["exit_time", "entry_time", "trade_id"])
@@ -122,9 +122,9 @@ def test_rule_over_a_whole_session_matches_the_closed_form(small_store, fifth_mo
 
 
 def test_same_configuration_gives_identical_results(small_store) -> None:
-    a = stages.run_session(small_store, CONFIG)
+    a = stages.run_session(small_store, CONFIG, publish=True)
     ai_models.publish_weights(small_store, a.weights_before)
-    b = stages.run_session(small_store, CONFIG)
+    b = stages.run_session(small_store, CONFIG, publish=True)
     ta = results.read_trades(small_store, a.session_id).drop(columns=["trade_id", "session_id"])
     tb = results.read_trades(small_store, b.session_id).drop(columns=["trade_id", "session_id"])
     pd.testing.assert_frame_equal(ta, tb)
@@ -152,7 +152,7 @@ def test_failing_step_leaves_session_failed_with_nothing_half_written(small_stor
         "BEGIN SELECT RAISE(ABORT, 'metrics table refuses writes'); END"
     )
     with pytest.raises(sqlite3.IntegrityError, match="refuses writes"):
-        stages.run_session(small_store, CONFIG, session_id="doomed")
+        stages.run_session(small_store, CONFIG, session_id="doomed", publish=True)
     view = get_session_view(small_store, "doomed")
     assert view.status == "failed"
     assert "performance_metrics" in view.error and "refuses writes" in view.error
@@ -167,7 +167,7 @@ def test_failing_step_leaves_session_failed_with_nothing_half_written(small_stor
 def test_unknown_symbol_fails_the_session_with_a_clear_error(small_store) -> None:
     config = CONFIG.model_copy(update={"symbols": ("AAA", "NOPE")})
     with pytest.raises(stages.SessionError, match="symbols: no bars stored for NOPE"):
-        stages.run_session(small_store, config, session_id="s-unknown")
+        stages.run_session(small_store, config, session_id="s-unknown", publish=True)
     assert get_session_view(small_store, "s-unknown").status == "failed"
 
 
@@ -260,3 +260,42 @@ def test_no_look_ahead_through_the_whole_session(tmp_path: Path, small_bars: pd.
         history_a[history_a["updated_at"] <= cut][weights].reset_index(drop=True),
         history_b[history_b["updated_at"] <= cut][weights].reset_index(drop=True),
     )
+
+
+def test_backtest_session_shows_learned_weights_beside_the_unchanged_live_ones(
+    small_store: sqlite3.Connection, small_bars: pd.DataFrame
+) -> None:
+    from rl_pipeline.services.session_queries import format_session_view, session_view_json
+
+    live = ai_models.live_weights(small_store)
+    summary = stages.run_session(small_store, CONFIG)  # from Python: publishes only when asked
+    assert ai_models.live_weights(small_store) == live
+    view = get_session_view(small_store, summary.session_id)
+    text = format_session_view(view)
+    assert "weights: not published (backtest)" in text and "live (unchanged)" in text
+    learned_differs = False
+    for model_id, learned in summary.weights_learned.items():
+        line = next(x for x in text.splitlines() if x.startswith(f"  {model_id} "))
+        columns = line.split()
+        # ... start -> learned live
+        assert columns[-4:] == [
+            f"{live[model_id]:.4f}",
+            "->",
+            f"{learned:.4f}",
+            f"{live[model_id]:.4f}",
+        ]
+        learned_differs |= f"{learned:.4f}" != f"{live[model_id]:.4f}"
+    assert learned_differs, "the session learned nothing, so the test shows nothing"
+
+    # The tested period: the last test_period_days of bars, ending at the last bar.
+    last = pd.Timestamp(int(small_bars["ts"].max()), unit="s", tz="UTC")
+    first = last - pd.Timedelta(days=CONFIG.test_period_days) + pd.Timedelta(seconds=1)
+    symbols = ", ".join(sorted(small_bars["symbol"].unique()))
+    assert (
+        f"  tested: {first:%Y-%m-%dT%H:%M:%SZ} .. {last:%Y-%m-%dT%H:%M:%SZ} "
+        f"({CONFIG.test_period_days} days), symbols {symbols}"
+    ) in text
+    assert "rule binary, update every trade, learning rate 0.01" in text
+    as_json = session_view_json(view)
+    assert as_json["configuration"]["test_period_days"] == CONFIG.test_period_days
+    assert as_json["weights_outcome"] == "not published (backtest)"

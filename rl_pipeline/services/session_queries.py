@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rl_pipeline.services.session_stages import WEIGHTS_PUBLISHED
 from rl_pipeline.store import sessions
 
 
@@ -92,6 +93,8 @@ def session_view_json(view: SessionView) -> dict[str, Any]:
         "error": view.error,
         "trades_by_model": view.trades_by_model,
         "history_rows": view.history_rows,
+        "weights_outcome": view.weights_outcome,
+        "configuration": view.configuration,
         "summary": summary or None,
         "report": report,
     }
@@ -106,17 +109,31 @@ def format_session_view(view: SessionView) -> str:
         lines.append(f"  weights: {view.weights_outcome}")
     if view.report:
         r = view.report
+        lines.extend(format_configuration(view.configuration, r.get("notes") or {}))
+        # The weights the session learned; for a backtest (or a refused publication) the live
+        # weights stayed as they were, which is shown beside them.
+        learned = r.get("weights_learned") or r["weights_after"]
+        published = view.weights_outcome in (None, WEIGHTS_PUBLISHED)
+        live_header = "" if published else f" {'live (unchanged)':>16}"
         lines.append(
             f"  {'model':<11} {'active':>6} {'trades':>7} {'win rate':>9} {'pnl':>12} "
-            f"{'weight before -> after':>26}"
+            f"{'weight start -> learned':>27}{live_header}"
         )
         for model_id, m in r["metrics"].items():
             active = "yes" if model_id in r["active_models"] else "no"
+            live = "" if published else f" {r['weights_after'][model_id]:>16.4f}"
             lines.append(
                 f"  {model_id:<11} {active:>6} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
                 f"{m['total_pnl']:>12,.2f} "
-                f"{r['weights_before'][model_id]:>12.6f} -> {r['weights_after'][model_id]:.6f}"
+                f"{r['weights_before'][model_id]:>13.4f} -> {learned[model_id]:<10.4f}{live}"
             )
+        if not r["metrics"] and r.get("weights_before"):  # a weight-update replay
+            lines.append("  (a replay of another session's trades: no model ran)")
+            for model_id, before in r["weights_before"].items():
+                lines.append(
+                    f"  {model_id:<11} {'':>6} {'':>7} {'':>9} {'':>12} "
+                    f"{before:>13.4f} -> {learned[model_id]:<10.4f}"
+                )
         for model_id, reason in r["inactive_models"].items():
             lines.append(f"  {model_id} inactive: {reason}")
         for model_id, reason in r.get("not_acting_models", {}).items():
@@ -127,6 +144,29 @@ def format_session_view(view: SessionView) -> str:
         if r.get("ensemble_report"):
             lines.extend(format_ensemble_report(r["ensemble_report"]))
     return "\n".join(lines)
+
+
+def format_configuration(config: dict[str, Any] | None, notes: dict[str, Any]) -> list[str]:
+    """What was tested, in two lines: the window and symbols, then the settings that shape the
+    numbers (``session show --config`` prints the whole effective configuration)."""
+    lines = []
+    window = notes.get("test_window")
+    if window:
+        symbols = ", ".join(notes.get("symbols") or [])
+        lines.append(
+            f"  tested: {window['start']} .. {window['end']} ({window['days']} days), "
+            f"symbols {symbols}"
+        )
+    if config:
+        w, c = config.get("weights", {}), config.get("costs", {})
+        lines.append(
+            f"  rule {w.get('rule', w.get('mode'))}, update every {w.get('update_every')}, "
+            f"learning rate {config.get('learning_rate')}, "
+            f"reward x{config.get('reward_multiplier')}, "
+            f"punishment x{config.get('punishment_multiplier')}, fee {c.get('fee_bps')} bps, "
+            f"slippage {c.get('slippage_bps')} bps"
+        )
+    return lines
 
 
 def format_notes(notes: dict[str, Any]) -> list[str]:

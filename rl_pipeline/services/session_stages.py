@@ -235,10 +235,19 @@ def load_market_window(
         },
         "symbols": symbols,
         "skipped_symbols": skipped,
+        "test_window": {
+            "start": _iso(test_start),
+            "end": _iso(end),
+            "days": config.test_period_days,
+        },
     }
     for symbol, why in skipped.items():
         log.warning("session %s: symbol %s skipped: %s", session_id, symbol, why)
     return MarketWindow(SessionHandle(session_id, effective, notes), bars, test_start, end)
+
+
+def _iso(ts: int) -> str:
+    return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _utc(ts: int) -> str:
@@ -666,10 +675,10 @@ def run_session(
     config: SessionConfig,
     session_id: str | None = None,
     llm: tuple[LLMEndpoint | None, str] = NO_LLM,
-    publish: bool = True,
+    publish: bool = False,
 ) -> SessionSummary:
-    """All stages in order, in this process. With ``publish=False`` the live weights stay as
-    they are."""
+    """All stages in order, in this process. The learned weights go live only with
+    ``publish=True``; by default (a notebook, a script) the live weights stay as they are."""
     handle = open_session(conn, config, session_id)
     sid = handle.session_id
     _, outcome, weights = learn_session_weights(conn, handle, llm)

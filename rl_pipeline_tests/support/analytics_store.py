@@ -30,7 +30,7 @@ def make_session_store(folder: Path, periods: tuple[int, ...] = (10, 5)) -> tupl
             bars = generate_default_bars(symbols=("AAA", "BBB"), days=40, seed=7)
             write_bars(conn, bars, source="test")
             ids = [
-                run_session(conn, SessionConfig(test_period_days=days)).session_id
+                run_session(conn, SessionConfig(test_period_days=days), publish=True).session_id
                 for days in periods
             ]
         finally:
