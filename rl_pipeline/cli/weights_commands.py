@@ -1,4 +1,5 @@
-"""``rl-pipeline weights show|set``: a thin click adapter over ``services.weights``."""
+"""``rl-pipeline weights show|set|replay``: a thin click adapter over ``services.weights`` and
+``services.weight_replay``."""
 
 from __future__ import annotations
 
@@ -53,6 +54,36 @@ def set_(normalise: bool, **given: float | None) -> None:
     finally:
         conn.close()
     click.echo(format_weights(view.weights))
+
+
+@weights.command("replay")
+@click.argument("source_session_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the replay as JSON.")
+def replay(source_session_id: str, as_json: bool) -> None:
+    """Replay the trades of SOURCE_SESSION_ID (a completed session, typically a backtest) into
+    the live weights, as a new session; prints each model's weight before and after."""
+    from rl_pipeline.services.session_stages import SessionError
+    from rl_pipeline.services.weight_replay import replay_session_weights, replay_view
+    from rl_pipeline.store.ai_models import LiveWeightsChanged
+    from rl_pipeline.store.connection import open_store
+
+    conn = open_store()
+    try:
+        view = replay_view(replay_session_weights(conn, source_session_id))
+    except (SessionError, LiveWeightsChanged) as exc:
+        raise click.ClickException(f"replay refused, live weights unchanged: {exc}") from exc
+    finally:
+        conn.close()
+    if as_json:
+        click.echo(json.dumps(view, indent=2))
+        return
+    click.echo(
+        f"session {view['session_id']}: replayed {view['replayed_trades']} trades of "
+        f"{view['source_session_id']} into the live weights"
+    )
+    click.echo(f"{'model':<11} {'before':>8} -> after")
+    for model_id, before in view["weights_before"].items():
+        click.echo(f"{model_id:<11} {before:>8.4f} -> {view['weights_after'][model_id]:.4f}")
 
 
 def format_weights(values: dict[str, float]) -> str:

@@ -111,3 +111,15 @@ def replay_session_weights(
     config, active = source_session(conn, source_id)
     handle = open_session(conn, config, session_id, dagster_run_id)
     return replay_trades(conn, handle.session_id, handle, source_id, active)
+
+
+def replay_view(summary: SessionSummary) -> dict[str, object]:
+    """What a replay did, for the CLI and the API: the new session, its source, and each
+    model's live weight before and after."""
+    return {
+        "session_id": summary.session_id,
+        "source_session_id": summary.report["source_session_id"],
+        "replayed_trades": summary.report["replayed_trades"],
+        "weights_before": summary.weights_before,
+        "weights_after": summary.weights_after,
+    }
