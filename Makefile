@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 
 DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
-.PHONY: setup run run-llm test ui api lint format llama-server bench chromium
+.PHONY: setup run run-llm test ui api lint format llama-server bench chromium notebook
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ run-llm: setup
 		$(BIN)/dagster job execute -m rl_pipeline -j reinforcement_session_job \
 		-c run_config/llm_session.yaml --tags "{\"dagster/partition\": \"$$SESSION\"}" && \
 	echo && $(BIN)/rl-pipeline session show $$SESSION
+
+## Re-run the analytics notebook in place on a demo store (its committed outputs come from this).
+notebook: setup
+	$(BIN)/python scripts/notebook_demo.py
 
 ## The llama.cpp server binary for the Mistral paths: built once per machine, cached outside the checkout.
 llama-server: setup

@@ -20,6 +20,8 @@ from rl_pipeline_tests.conftest import PROJECT_ROOT
 from rl_pipeline_tests.support.analytics_store import dump
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "analytics.ipynb"
+# metrics, ensemble equity and drawdown, weights, realised equity, campaign, trade figures
+IMAGES = 7
 
 
 @pytest.fixture
@@ -58,7 +60,10 @@ def test_notebook_runs_against_a_real_session(
     summary = stages.run_session(small_store, SessionConfig(test_period_days=10), publish=True)
     before = dump(db_path)
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    assert not any(c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+    # Committed with the outputs of the default session (make notebook), so it reads on GitHub.
+    committed = [outputs_of(c) for c in notebook.cells if c.cell_type == "code"]
+    assert sum(n for _, n in committed) == IMAGES
+    assert "ensemble, adaptive weights" in "".join(t for t, _ in committed)
     client = NotebookClient(
         notebook,
         kernel_name=venv_kernel,
@@ -72,10 +77,13 @@ def test_notebook_runs_against_a_real_session(
     text = "".join(t for t, _ in shown)
     assert f"store: {db_path}" in text
     assert f"session {summary.session_id}" in text
-    assert sum(n for _, n in shown) == 5, "metrics, weights, equity, campaign, trade figures"
+    assert sum(n for _, n in shown) == IMAGES
+    report_text = "".join(t for t, _ in shown[3:5])  # the ensemble cell prints the report
+    for line in ("ensemble, adaptive weights", "ensemble, static initial weights", "learning paid"):
+        assert line in report_text
     assert f"campaign {campaign['campaign_id']}: 2 sessions" in text
     trades = sum(m.total_trades for m in summary.metrics.values())
-    assert f"{trades} trades" in text
+    assert f"{trades} distinct trades from sessions" in text
     for row in model_performance(db_path):
         assert row["model_id"] in text
     assert dump(db_path) == before, "the notebook only reads the store"

@@ -1,9 +1,12 @@
-"""Time series for the notebook: the full weight vector after every change of a session, and
-each model's realised equity curve from its closed trades."""
+"""Time series for the notebook: the full weight vector after every change of a session, each
+model's realised equity curve from its closed trades, and the session's stored mark-to-market
+curves of the ensembles and the models (the HTML report's curves)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +16,7 @@ from rl_pipeline.analytics.duck import (
     require_session,
     store_connection,
 )
+from rl_pipeline.backtest.trades import EquityCurve
 
 DEFAULT_STARTING_CAPITAL = 100_000.0
 
@@ -72,6 +76,42 @@ def equity_curves(db_path: Path | str, session_id: str | None = None) -> pd.Data
         ).fetchone()
         capital = row[0] if row and row[0] is not None else DEFAULT_STARTING_CAPITAL
         return con.execute(_EQUITY, [capital, sid]).df()
+
+
+def session_equity(db_path: Path | str, session_id: str | None = None) -> dict[str, EquityCurve]:
+    """The session's (default: the latest completed one with curves) mark-to-market equity
+    curves by name: ``adaptive``, ``static_initial``, ``equal`` and each model id."""
+    with store_connection(db_path) as con:
+        sid = _session(con, session_id, "session_curves")
+        if sid is None:
+            return {}
+        frame = con.execute(
+            f"SELECT curve, ts, equity FROM {STORE}.session_curves WHERE session_id = ? "
+            "ORDER BY curve, ts",
+            [sid],
+        ).df()
+        capital = con.execute(
+            "SELECT CAST(json_extract(configuration, '$.backtest.starting_capital') AS DOUBLE) "
+            f"FROM {STORE}.reinforcement_sessions WHERE session_id = ?",
+            [sid],
+        ).fetchone()[0]
+    capital = DEFAULT_STARTING_CAPITAL if capital is None else capital
+    return {
+        name: EquityCurve(part["ts"].to_numpy(), part["equity"].to_numpy(), capital)
+        for name, part in frame.groupby("curve", sort=False)
+    }
+
+
+def session_report(db_path: Path | str, session_id: str | None = None) -> dict[str, Any] | None:
+    """The stored summary and ensemble report of a session (default: the latest completed)."""
+    with store_connection(db_path) as con:
+        sid = _session(con, session_id, "session_reports")
+        if sid is None:
+            return None
+        row = con.execute(
+            f"SELECT report FROM {STORE}.session_reports WHERE session_id = ?", [sid]
+        ).fetchone()
+    return json.loads(row[0]) if row else None
 
 
 def session_list(db_path: Path | str) -> pd.DataFrame:

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+# Figures are built without pyplot: no global backend is chosen or changed (a notebook that
+# imports these charts keeps its inline plots) and no figure is left open in a long process.
+from matplotlib.figure import Figure
 
-from rl_pipeline.backtest.trades import EquityCurve  # noqa: E402
+from rl_pipeline.backtest.trades import EquityCurve
 
 # The same colour for a model or a baseline in every chart of the project.
 COLORS = {
@@ -25,6 +25,12 @@ COLORS = {
     "static_initial": "#7f7f7f",
     "static": "#7f7f7f",
     "equal": "#ff7f0e",
+    # update rules (campaign learning curves, the tournament)
+    "binary": "#d62728",
+    "pnl_scaled": "#e377c2",
+    "hedge": "#17becf",
+    "fixed_share": "#bcbd22",
+    "best_in_hindsight": "#000000",
 }
 STYLES = {"static_initial": "--", "static": "--", "equal": "--"}
 WIDTHS = {"adaptive": 2.4}
@@ -37,7 +43,6 @@ def color(name: str) -> str | None:
 def png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
     return buffer.getvalue()
 
 
@@ -55,7 +60,8 @@ def _curves_chart(
     curves: dict[str, EquityCurve], title: str, ylabel: str, values, height: float
 ) -> bytes:
     """One line per named curve of ``values(curve)`` over time."""
-    fig, ax = plt.subplots(figsize=(9, height))
+    fig = Figure(figsize=(9, height))
+    ax = fig.subplots()
     for name, curve in curves.items():
         if len(curve.ts):
             ax.plot(
@@ -93,7 +99,8 @@ def weights_chart(
     start_ts: int, update_times: list[str], vectors: np.ndarray, models: list[str]
 ) -> bytes:
     """Each active model's weight through the session (a step after each update)."""
-    fig, ax = plt.subplots(figsize=(9, 3.2))
+    fig = Figure(figsize=(9, 3.2))
+    ax = fig.subplots()
     updates = pd.DatetimeIndex(pd.to_datetime(list(update_times), utc=True))
     times = _times(np.array([start_ts])).append(updates)
     vectors = np.asarray(vectors, dtype=np.float64)

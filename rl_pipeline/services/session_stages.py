@@ -525,6 +525,8 @@ def record_metrics(
         static_weights,
     )
     results.replace_metrics(conn, session_id, metric_rows(session_id, metrics))
+    both = {**ensemble_curves, **outcome.curves}
+    results.replace_curves(conn, session_id, {n: (c.ts, c.equity) for n, c in both.items()})
     return MetricsOutcome(outcome.session, metrics, report, ensemble_curves)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+import numpy as np
 import pandas as pd
 
 from rl_pipeline.store.connection import transaction
@@ -87,6 +88,35 @@ def replace_metrics(conn: sqlite3.Connection, session_id: str, rows: list[tuple]
         conn.execute("DELETE FROM performance_metrics WHERE session_id = ?", (session_id,))
         _insert(conn, "performance_metrics", METRIC_COLUMNS, rows)
     return len(rows)
+
+
+CURVE_POINTS = 2000  # per stored curve: enough for any chart, small for minute bars
+
+
+def replace_curves(
+    conn: sqlite3.Connection, session_id: str, curves: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> int:
+    """Store each named (bar times, equity) curve, thinned to at most CURVE_POINTS evenly
+    spaced points that always keep the first and the last."""
+    rows = []
+    for name, (ts, equity) in curves.items():
+        if len(ts) > CURVE_POINTS:
+            keep = np.unique(np.linspace(0, len(ts) - 1, CURVE_POINTS).round().astype(int))
+            ts, equity = ts[keep], equity[keep]
+        rows += [(session_id, name, int(t), float(e)) for t, e in zip(ts, equity, strict=True)]
+    with transaction(conn):
+        conn.execute("DELETE FROM session_curves WHERE session_id = ?", (session_id,))
+        _insert(conn, "session_curves", ("session_id", "curve", "ts", "equity"), rows)
+    return len(rows)
+
+
+def read_curves(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:
+    """The session's stored curves: columns curve, ts (epoch seconds), equity."""
+    cursor = conn.execute(
+        "SELECT curve, ts, equity FROM session_curves WHERE session_id = ? ORDER BY curve, ts",
+        (session_id,),
+    )
+    return pd.DataFrame(cursor.fetchall(), columns=["curve", "ts", "equity"])
 
 
 def read_trades(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:

@@ -241,6 +241,19 @@ CREATE TABLE campaign_curve (
 );
 """
 
+SESSION_CURVES_DDL = """
+-- Mark-to-market equity of the session's ensembles (adaptive, static, equal) and of each model
+-- alone over the test period, at most CURVE_POINTS points per curve (the last one exact), so
+-- the notebook, the API and the Dagster UI draw the same curves as the HTML report.
+CREATE TABLE session_curves (
+    session_id TEXT NOT NULL REFERENCES reinforcement_sessions(session_id),
+    curve TEXT NOT NULL,               -- 'adaptive', 'static_initial', 'equal' or a model id
+    ts INTEGER NOT NULL,               -- bar close time, UTC epoch seconds
+    equity REAL NOT NULL,
+    PRIMARY KEY (session_id, curve, ts)
+);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (the specification, section 6.2)", SPEC_DDL),
@@ -262,4 +275,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "ALTER TABLE session_runs ADD COLUMN pid_start_ticks INTEGER;\n"
         "ALTER TABLE session_requests ADD COLUMN launcher_start_ticks INTEGER;",
     ),
+    (10, "equity curves of each session's ensembles and models", SESSION_CURVES_DDL),
 ]

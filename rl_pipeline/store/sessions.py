@@ -18,6 +18,7 @@ SESSION_CHILD_TABLES = (
     "model_weight_history",
     "trade_results",
     "session_reports",
+    "session_curves",
 )
 
 
