@@ -125,14 +125,15 @@ def format_session_view(view: SessionView) -> str:
             lines.append(
                 f"  {model_id:<11} {active:>6} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
                 f"{m['total_pnl']:>12,.2f} "
-                f"{r['weights_before'][model_id]:>13.4f} -> {learned[model_id]:<10.4f}{live}"
+                f"{r['weights_before'][model_id]:>13.4f} -> "
+                f"{learned[model_id]:<10.4f}{live}".rstrip()
             )
         if not r["metrics"] and r.get("weights_before"):  # a weight-update replay
             lines.append("  (a replay of another session's trades: no model ran)")
             for model_id, before in r["weights_before"].items():
                 lines.append(
                     f"  {model_id:<11} {'':>6} {'':>7} {'':>9} {'':>12} "
-                    f"{before:>13.4f} -> {learned[model_id]:<10.4f}"
+                    f"{before:>13.4f} -> {learned[model_id]:.4f}"
                 )
         for model_id, reason in r["inactive_models"].items():
             lines.append(f"  {model_id} inactive: {reason}")
