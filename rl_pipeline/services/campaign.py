@@ -218,7 +218,10 @@ def _result(
     series["static"] = static.session_pnl
     series["equal"] = equal.session_pnl
     series.update({f"model:{m}": pnl for m, pnl in models.items()})
-    totals = {m: sum(p) for m, p in models.items()}
+    # A model that never traded (an inactive MistralAI) has P&L 0, not a strategy to compare
+    # against: only models that traded count for the best in hindsight.
+    traded = {m for m, pnl in models.items() if any(x != 0.0 for x in pnl)}
+    totals = {m: sum(p) for m, p in models.items() if m in traded}
     best = max(totals, key=totals.__getitem__) if totals else None
     if best is not None:
         series["best_in_hindsight"] = models[best]
