@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,6 +25,20 @@ class OperationsConfig(BaseModel):
     )
     max_queued_sessions: int = Field(
         10, ge=0, description="requests that may wait; beyond, a start is refused (429)"
+    )
+
+    executor: Literal["", "in_process", "process_pool", "dask"] = Field(
+        "",
+        description="where walk-forward fits run; empty = dask when dask_address is set, "
+        "else process_pool",
+    )
+    workers: int = Field(0, ge=0, description="process pool size; 0 = one per core")
+    dask_address: str = Field("", description="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
+    parallel_min_rows: int = Field(
+        200_000,
+        ge=0,
+        description="fits holding fewer training rows in all run in this process (a local "
+        "pool's round trip would cost more than it saves)",
     )
 
     @classmethod

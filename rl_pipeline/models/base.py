@@ -79,6 +79,9 @@ class ModelContext:
     llm: LLMEndpoint | None = None
     llm_unavailable_reason: str = "no Mistral server configured"
     answer_cache: AnswerCache | None = None
+    # Runs the independent walk-forward fits (None: one after another in this process).
+    executor: Any = None
+    progress: Any = None  # called with (fits done, fits in all)
 
 
 class TradingModel(ABC):

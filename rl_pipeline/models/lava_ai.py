@@ -25,16 +25,17 @@ class LavaAI(WalkForwardClassifier):
         super().__init__(params, context)
         self.params: LavaAIConfig = fill_section(params)
 
-    def make_estimator(self) -> Pipeline:
+    @classmethod
+    def estimator_for(cls, params: LavaAIConfig) -> Pipeline:
         return Pipeline(
             [
                 ("scale", StandardScaler()),
                 (
                     "classify",
                     LogisticRegression(
-                        C=self.params.inverse_regularisation,
+                        C=params.inverse_regularisation,
                         max_iter=500,
-                        random_state=self.params.seed,
+                        random_state=params.seed,
                     ),
                 ),
             ]

@@ -22,8 +22,8 @@ class LGBMAI(WalkForwardClassifier):
         super().__init__(params, context)
         self.params: LGBMAIConfig = fill_section(params)
 
-    def make_estimator(self) -> lgb.LGBMClassifier:
-        p = self.params
+    @classmethod
+    def estimator_for(cls, p: LGBMAIConfig) -> lgb.LGBMClassifier:
         return lgb.LGBMClassifier(
             n_estimators=p.n_estimators,
             learning_rate=p.learning_rate,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from rl_pipeline.config import WalkForwardConfig
 from rl_pipeline.features.technical import feature_columns
 from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext, Signals, TradingModel, TrainedArtifact
+from rl_pipeline.parallel.executors import InProcessExecutor
 
 SECONDS_PER_DAY = 86_400
 
@@ -30,6 +32,38 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkFit:
+    """One walk-forward fit: everything it needs, nothing it could write (picklable, so any
+    executor can run it)."""
+
+    model_class: type[WalkForwardClassifier]
+    params: WalkForwardConfig
+    start: int
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_rows: np.ndarray
+
+
+@dataclass
+class FitPlan:
+    """A model's fits for one session, and the feature rows each fitted chunk decides."""
+
+    rows_in_all: int
+    fits: list[ChunkFit]
+    rows: list[np.ndarray]
+
+
+def fit_chunk(task: ChunkFit) -> tuple[Any, np.ndarray, float]:
+    """Fit the chunk's estimator; return it, P(up) of the chunk's rows and the training
+    accuracy."""
+    estimator = task.model_class.estimator_for(task.params)
+    estimator.fit(task.x_train, task.y_train)
+    up = estimator.predict_proba(task.x_rows)[:, 1]
+    accuracy = float((estimator.predict(task.x_train) == task.y_train).mean())
+    return estimator, up, accuracy
 
 
 def forward_labels(frame: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -60,8 +94,13 @@ class WalkForwardClassifier(TradingModel):
         self.trained: list[TrainedArtifact] = []
         self.largest_train_rows = 0
 
+    @classmethod
     @abstractmethod
-    def make_estimator(self) -> Any: ...
+    def estimator_for(cls, params: Any) -> Any:
+        """A fresh, unfitted estimator for these parameters."""
+
+    def make_estimator(self) -> Any:
+        return self.estimator_for(self.params)
 
     @abstractmethod
     def save_estimator(self, estimator: Any, path: Path) -> None: ...
@@ -75,15 +114,21 @@ class WalkForwardClassifier(TradingModel):
         return first + step * np.arange((int(decided_ts.max()) - first) // step + 1)
 
     def predict(self, features: pd.DataFrame, decide: np.ndarray) -> Signals:
+        plan = self.plan(features, decide)
+        executor = self.context.executor or InProcessExecutor()
+        return self.complete(plan, executor.map(fit_chunk, plan.fits, self.context.progress))
+
+    def plan(self, features: pd.DataFrame, decide: np.ndarray) -> FitPlan:
+        """The fits this model needs for the decided bars, without running them. Fits depend
+        on bars only, never on weights or on each other, so a session runs the fits of all its
+        models side by side (``complete`` then turns their results into signals)."""
         p = self.params
-        n = len(features)
-        signal = np.zeros(n, dtype=np.int8)
-        confidence = np.zeros(n)
+        plan = FitPlan(len(features), [], [])
         self.trained = []
         self.largest_train_rows = 0
         self.shortfall: dict[str, Any] | None = None
         if not decide.any():
-            return Signals(signal, confidence)
+            return plan
         columns = feature_columns(features)
         x = features[columns].to_numpy(np.float64)
         finite = np.isfinite(x).all(axis=1)
@@ -103,24 +148,30 @@ class WalkForwardClassifier(TradingModel):
             if train.sum() < p.min_train_rows or len(np.unique(label[train])) < 2:
                 short.append(int(train.sum()))
                 continue  # not enough history yet: stay flat for this chunk
-            estimator = self.make_estimator()
-            estimator.fit(x[train], label[train])
-            up = estimator.predict_proba(x[rows])[:, 1]
-            signal[rows] = np.where(
-                up > 0.5 + p.signal_margin, 1, np.where(up < 0.5 - p.signal_margin, -1, 0)
-            )
-            confidence[rows] = np.where(signal[rows] != 0, np.clip(np.abs(2 * up - 1), 0, 1), 0.0)
-            accuracy = float((estimator.predict(x[train]) == label[train]).mean())
-            self.trained.append(self.record(estimator, int(start), int(train.sum()), accuracy))
+            plan.fits.append(ChunkFit(type(self), p, int(start), x[train], label[train], x[rows]))
+            plan.rows.append(rows)
         if short:
             self.shortfall = {
                 "flat_periods": len(short),
-                "periods": len(short) + len(self.trained),
+                "periods": len(short) + len(plan.fits),
                 "fewest_train_rows": min(short),
                 "most_train_rows": max(short),
                 "min_train_rows": p.min_train_rows,
                 "train_window_days": p.train_window_days,
             }
+        return plan
+
+    def complete(self, plan: FitPlan, fitted: list[tuple[Any, np.ndarray, float]]) -> Signals:
+        """Signals from the plan's fitted chunks (in plan order); saves each fitted model."""
+        p = self.params
+        signal = np.zeros(plan.rows_in_all, dtype=np.int8)
+        confidence = np.zeros(plan.rows_in_all)
+        for task, rows, (estimator, up, accuracy) in zip(plan.fits, plan.rows, fitted, strict=True):
+            signal[rows] = np.where(
+                up > 0.5 + p.signal_margin, 1, np.where(up < 0.5 - p.signal_margin, -1, 0)
+            )
+            confidence[rows] = np.where(signal[rows] != 0, np.clip(np.abs(2 * up - 1), 0, 1), 0.0)
+            self.trained.append(self.record(estimator, task.start, len(task.y_train), accuracy))
         return Signals(signal, confidence)
 
     def inaction_reason(self) -> str:

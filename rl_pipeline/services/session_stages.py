@@ -10,6 +10,7 @@ import json
 import logging
 import shutil
 import sqlite3
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,8 +25,10 @@ from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simula
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
-from rl_pipeline.models.base import LLMEndpoint, ModelContext, TrainedArtifact
+from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals, TrainedArtifact
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
+from rl_pipeline.models.walk_forward import fit_chunk
+from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
 from rl_pipeline.services.session_checks import weight_vector_problems
@@ -308,6 +311,7 @@ def compute_signals(
     test_bars = test_bars.reset_index(drop=True)
     frames, active, inactive, parameters, training, idle = [], [], {}, {}, {}, {}
     warnings: dict[str, str] = {}
+    models = {}
     for model_id, factory in MODEL_FACTORIES.items():
         if factory is None:
             inactive[model_id] = NOT_BUILT_REASON
@@ -320,7 +324,10 @@ def compute_signals(
         if not availability.active:
             inactive[model_id] = availability.reason
             continue
-        predicted = model.predict(features, decide)
+        models[model_id] = model
+    predictions = _predict_all(session_id, models, features, decide)
+    for model_id, model in models.items():
+        predicted = predictions[model_id]
         shortfall = model.training_shortfall()
         if shortfall is not None:
             warnings[model_id] = shortfall_message(shortfall)
@@ -353,6 +360,41 @@ def compute_signals(
         training,
         idle,
     )
+
+
+def _predict_all(
+    session_id: str, models: dict[str, Any], features: pd.DataFrame, decide: Any
+) -> dict[str, Signals]:
+    """Every model's signals. The walk-forward fits of all models are independent tasks, run
+    together on the configured executor (see ``rl_pipeline.parallel``); small sessions, whose
+    fits cost less than a worker round trip, run them in this process."""
+    plans = {m: model.plan(features, decide) for m, model in models.items() if _plans(model)}
+    fits = [task for plan in plans.values() for task in plan.fits]
+    executor = fit_executor(sum(len(t.y_train) for t in fits))
+    started = time.perf_counter()
+
+    def progress(done: int, total: int) -> None:
+        elapsed = time.perf_counter() - started
+        eta = elapsed / done * (total - done)
+        log.info(
+            "session %s: walk-forward fits %d/%d on %s (%d workers), %.1f s, ETA %.1f s",
+            session_id, done, total, executor.name, executor.workers, elapsed, eta,
+        )  # fmt: skip
+
+    fitted = executor.map(fit_chunk, fits, progress) if fits else []
+    out: dict[str, Signals] = {}
+    for model_id, model in models.items():
+        if model_id in plans:
+            n = len(plans[model_id].fits)
+            out[model_id] = model.complete(plans[model_id], fitted[:n])
+            fitted = fitted[n:]
+        else:
+            out[model_id] = model.predict(features, decide)
+    return out
+
+
+def _plans(model: Any) -> bool:
+    return hasattr(model, "plan") and hasattr(model, "complete")
 
 
 def shortfall_message(shortfall: dict[str, Any]) -> str:

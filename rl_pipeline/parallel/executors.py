@@ -1,0 +1,145 @@
+"""Three ways to run a list of independent tasks, behind one ``map``.
+
+Tasks are plain top-level functions on picklable arguments and return picklable results; they
+read no shared state and write nothing (the orchestrating process writes the store). Each task
+runs with one BLAS/OpenMP thread wherever it runs, so a fit gives the same floats in this
+process, in a pool worker and on a Dask worker (a different thread count could change the order
+of floating-point sums)."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import Any, Protocol, TypeVar
+
+from threadpoolctl import threadpool_limits
+
+T = TypeVar("T")
+R = TypeVar("R")
+Progress = Callable[[int, int], None]  # (tasks done, tasks in all)
+
+log = logging.getLogger(__name__)
+
+
+def run_single_threaded(fn: Callable[[T], R], item: T) -> R:
+    """``fn(item)`` with BLAS and OpenMP limited to one thread (on every executor)."""
+    with threadpool_limits(limits=1):
+        return fn(item)
+
+
+class TaskExecutor(Protocol):
+    """Runs ``fn`` on every item; results in the order of the items."""
+
+    name: str
+    workers: int
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
+    ) -> list[R]: ...
+
+    def close(self) -> None: ...
+
+
+class InProcessExecutor:
+    """One after another in this process (tests, small sessions)."""
+
+    name = "in_process"
+    workers = 1
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
+    ) -> list[R]:
+        out = []
+        for done, item in enumerate(items, start=1):
+            out.append(run_single_threaded(fn, item))
+            if progress:
+                progress(done, len(items))
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def _collect(futures: list[Future], progress: Progress | None) -> list[Any]:
+    from concurrent.futures import as_completed
+
+    for done, _ in enumerate(as_completed(futures), start=1):
+        if progress:
+            progress(done, len(futures))
+    return [f.result() for f in futures]
+
+
+class ProcessPoolTaskExecutor:
+    """A local pool of worker processes (default: one per core). Workers are started with
+    ``forkserver`` (never a fork of a process holding threads, a SQLite connection or a
+    Dagster context) and kept for the executor's life, so their imports are paid once."""
+
+    name = "process_pool"
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers or os.cpu_count() or 1
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver"))
+        return self._pool
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
+    ) -> list[R]:
+        if len(items) <= 1:  # not worth a round trip to another process
+            return InProcessExecutor().map(fn, items, progress)
+        pool = self._ensure()
+        return _collect([pool.submit(run_single_threaded, fn, item) for item in items], progress)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster (``dask.distributed``) at ``address`` (``tcp://host:8786``), or
+    on a given ``Client`` (e.g. of a ``LocalCluster``). Workers need this package installed."""
+
+    name = "dask"
+
+    def __init__(self, address: str | None = None, client: Any = None) -> None:
+        from distributed import Client
+
+        self._owns_client = client is None
+        self.client = client if client is not None else Client(address, timeout="30s")
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})))
+
+    def map(
+        self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
+    ) -> list[R]:
+        from distributed import as_completed
+
+        futures = [self.client.submit(run_single_threaded, fn, item, pure=False) for item in items]
+        for done, _ in enumerate(as_completed(futures), start=1):
+            if progress:
+                progress(done, len(futures))
+        return self.client.gather(futures)
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+
+def executor_from_settings(kind: str, workers: int = 0, dask_address: str = "") -> TaskExecutor:
+    """The executor the operations settings name: ``in_process``, ``process_pool`` or
+    ``dask`` (which needs ``dask_address``)."""
+    if kind == "in_process":
+        return InProcessExecutor()
+    if kind == "process_pool":
+        return ProcessPoolTaskExecutor(workers)
+    if kind == "dask":
+        if not dask_address:
+            raise ValueError("executor: 'dask' needs dask_address (RL_PIPELINE_DASK_ADDRESS)")
+        return DaskExecutor(dask_address)
+    raise ValueError(f"executor: {kind!r} is not one of in_process, process_pool, dask")

@@ -1,0 +1,46 @@
+"""The executor a session's fits run on, from the operations settings (environment):
+``RL_PIPELINE_EXECUTOR`` (``process_pool`` by default, ``in_process``, ``dask``),
+``RL_PIPELINE_WORKERS`` (0 = one per core), ``RL_PIPELINE_DASK_ADDRESS`` (a scheduler; setting
+it alone selects ``dask``) and ``RL_PIPELINE_PARALLEL_MIN_ROWS`` (below this many training rows
+in all, fits run in this process: a worker round trip would cost more than it saves).
+
+One executor per process and setting is kept for the process's life (a pool's workers pay
+their imports once, and a campaign's sessions share them) and closed at exit."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+
+from rl_pipeline.operations_config import OperationsConfig
+from rl_pipeline.parallel.executors import InProcessExecutor, TaskExecutor, executor_from_settings
+
+_EXECUTORS: dict[tuple[str, int, str], TaskExecutor] = {}
+_LOCK = threading.Lock()
+
+
+def configured_executor(operations: OperationsConfig | None = None) -> TaskExecutor:
+    """The process's executor for the current settings (created on first use)."""
+    ops = operations or OperationsConfig.from_env()
+    kind = ops.executor or ("dask" if ops.dask_address else "process_pool")
+    key = (kind, ops.workers, ops.dask_address)
+    with _LOCK:
+        if key not in _EXECUTORS:
+            _EXECUTORS[key] = executor_from_settings(kind, ops.workers, ops.dask_address)
+        return _EXECUTORS[key]
+
+
+def fit_executor(training_rows: int) -> TaskExecutor:
+    """Where a session's fits run, given how many training rows they hold in all."""
+    ops = OperationsConfig.from_env()
+    if training_rows < ops.parallel_min_rows and ops.executor != "dask":
+        return InProcessExecutor()
+    return configured_executor(ops)
+
+
+@atexit.register
+def close_executors() -> None:
+    with _LOCK:
+        for executor in _EXECUTORS.values():
+            executor.close()
+        _EXECUTORS.clear()

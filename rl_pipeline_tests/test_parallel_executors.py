@@ -1,0 +1,131 @@
+"""Walk-forward fits on three executors (this process, a local process pool, a real Dask
+``LocalCluster`` with two worker processes) give the same trades, metrics and weight history,
+float for float."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rl_pipeline.config import SessionConfig
+from rl_pipeline.parallel.executors import InProcessExecutor, ProcessPoolTaskExecutor
+from rl_pipeline.parallel.session_executor import close_executors
+from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.store.bars import write_bars
+from rl_pipeline.store.connection import open_store
+
+CONFIG = SessionConfig(test_period_days=10, backtest={"history_days": 10})
+
+
+def square_and_pid(x: int) -> tuple[int, int]:
+    return x * x, os.getpid()
+
+
+def test_executors_keep_the_order_of_the_items_and_report_progress() -> None:
+    seen: list[tuple[int, int]] = []
+    items = list(range(7))
+    inline = InProcessExecutor().map(square_and_pid, items, lambda d, t: seen.append((d, t)))
+    assert [r for r, _ in inline] == [x * x for x in items]
+    assert {pid for _, pid in inline} == {os.getpid()}
+    assert seen == [(d, 7) for d in range(1, 8)]
+
+    pool = ProcessPoolTaskExecutor(workers=2)
+    try:
+        seen.clear()
+        pooled = pool.map(square_and_pid, items, lambda d, t: seen.append((d, t)))
+    finally:
+        pool.close()
+    assert [r for r, _ in pooled] == [x * x for x in items]
+    assert os.getpid() not in {pid for _, pid in pooled}, "the pool ran them elsewhere"
+    assert [d for d, _ in seen] == list(range(1, 8))
+
+
+def stored_numbers(db: Path) -> dict[str, pd.DataFrame]:
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            "trades": pd.read_sql(
+                "SELECT symbol, entry_time, exit_time, entry_price, exit_price, direction, pnl, "
+                "pnl_percent, confidence, ai_model_id FROM trade_results "
+                "ORDER BY ai_model_id, symbol, entry_time",
+                conn,
+            ),
+            "metrics": pd.read_sql(
+                "SELECT model_id, win_rate, total_pnl, avg_trade_pnl, sharpe_ratio, "
+                "max_drawdown, total_trades FROM performance_metrics ORDER BY model_id",
+                conn,
+            ),
+            "history": pd.read_sql(
+                "SELECT model_id, old_weight, new_weight, updated_at, reason, "
+                "json_extract(trade_context, '$.seq') AS seq FROM model_weight_history "
+                "ORDER BY seq, model_id",
+                conn,
+            ),
+        }
+    finally:
+        conn.close()
+
+
+def session_on(
+    tmp_path: Path, name: str, bars: pd.DataFrame, monkeypatch: pytest.MonkeyPatch, **env: str
+) -> dict[str, pd.DataFrame]:
+    """A session on ``bars`` in a store of its own, with ``env`` choosing the executor."""
+    data = tmp_path / name
+    data.mkdir()
+    with monkeypatch.context() as m:
+        m.setenv("RL_PIPELINE_DATA_DIR", str(data))
+        m.setenv("RL_PIPELINE_DB", str(data / "db.sqlite"))
+        m.setenv("RL_PIPELINE_PARALLEL_MIN_ROWS", "0")  # these small fits go to the executor
+        for key, value in env.items():
+            m.setenv(key, value)
+        conn = open_store(data / "db.sqlite")
+        try:
+            write_bars(conn, bars, source="test")
+            run_session(conn, CONFIG, publish=True)
+        finally:
+            conn.close()
+            close_executors()
+    return stored_numbers(data / "db.sqlite")
+
+
+@pytest.mark.slow
+def test_in_process_pool_and_dask_give_identical_sessions(
+    tmp_path: Path,
+    small_bars: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="rl_pipeline")
+    from distributed import LocalCluster
+
+    inline = session_on(
+        tmp_path, "inline", small_bars, monkeypatch, RL_PIPELINE_EXECUTOR="in_process"
+    )
+    assert len(inline["trades"]) > 0 and len(inline["history"]) > 0
+    pooled = session_on(
+        tmp_path,
+        "pool",
+        small_bars,
+        monkeypatch,
+        RL_PIPELINE_EXECUTOR="process_pool",
+        RL_PIPELINE_WORKERS="2",
+    )
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        host="127.0.0.1",
+    ) as cluster:  # fmt: skip
+        address = cluster.scheduler_address
+        on_dask = session_on(
+            tmp_path, "dask", small_bars, monkeypatch, RL_PIPELINE_DASK_ADDRESS=address
+        )
+    # Each run's fits went where it said (the progress lines name the executor).
+    ran_on = {r.args[3] for r in caplog.records if "walk-forward fits" in r.getMessage()}
+    assert ran_on == {"in_process", "process_pool", "dask"}
+    for name in ("trades", "metrics", "history"):
+        pd.testing.assert_frame_equal(pooled[name], inline[name], check_exact=True)
+        pd.testing.assert_frame_equal(on_dask[name], inline[name], check_exact=True)
