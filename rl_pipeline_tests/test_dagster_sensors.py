@@ -124,8 +124,8 @@ def test_nightly_schedule_requests_one_session_per_tick(
         instance=instance, scheduled_execution_time=tick, resources={"store": store}
     )
     request = nightly_session_schedule(context)
-    assert request.run_key == request.partition_key == "nightly-20261125T0200"
-    assert instance.has_dynamic_partition("session", "nightly-20261125T0200")
+    assert request.run_key == request.partition_key == "2026-11-25T020000Z-nightly"
+    assert instance.has_dynamic_partition("session", "2026-11-25T020000Z-nightly")
     again = nightly_session_schedule(
         dg.build_schedule_context(
             instance=instance, scheduled_execution_time=tick, resources={"store": store}
