@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -235,3 +238,27 @@ def test_new_sessions_get_readable_partition_keys_and_old_uuid_partitions_still_
         assert session_outcome(small_store, key)["status"] == "completed", key
         event = instance.get_latest_materialization_event(dg.AssetKey("live_weights"))
         assert event.asset_materialization.partition == key
+
+
+@pytest.mark.parametrize(("setting", "status"), [(None, "RUNNING"), ("off", "STOPPED")])
+def test_automation_is_on_by_default_and_one_setting_turns_it_off(setting, status) -> None:
+    """Read by a fresh process, as the daemon's code server reads it."""
+    env = {k: v for k, v in os.environ.items() if k != "RL_PIPELINE_AUTOMATION"}
+    if setting:
+        env["RL_PIPELINE_AUTOMATION"] = setting
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from rl_pipeline.dagster_defs.definitions import defs\n"
+            "repo = defs.get_repository_def()\n"
+            "for d in [*repo.sensor_defs, *repo.schedule_defs]:\n"
+            "    print(d.name, d.default_status.value)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    statuses = dict(zip(shown[::2], shown[1::2], strict=True))
+    assert len(statuses) == 5 and set(statuses.values()) == {status}, statuses
