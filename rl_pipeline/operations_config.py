@@ -14,6 +14,11 @@ from rl_pipeline import paths
 class OperationsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    automation: Literal["on", "off"] = Field(
+        "on",
+        description="'on': the sensors and the nightly schedule start running as soon as the "
+        "Dagster daemon runs (`make ui`); 'off': they start stopped (switch them on in the UI)",
+    )
     nightly_cron: str = Field("0 2 * * *", description="cron of the nightly session")
     timezone: str = "UTC"
     sensor_interval_s: int = Field(30, ge=1)
@@ -50,6 +55,10 @@ class OperationsConfig(BaseModel):
             if f"RL_PIPELINE_{name.upper()}" in os.environ
         }
         return cls.model_validate(values)
+
+    @property
+    def automation_on(self) -> bool:
+        return self.automation == "on"
 
     def incoming_path(self) -> Path:
         return (

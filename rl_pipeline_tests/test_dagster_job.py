@@ -21,6 +21,7 @@ from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 from rl_pipeline_tests.support.store_state import session_outcome
 
 JOB = "reinforcement_session_job"
+MODELS = ["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
 
 
 @pytest.fixture
@@ -68,10 +69,15 @@ def test_job_runs_a_full_session_recorded_in_the_instance(
         event = instance.get_latest_materialization_event(asset.key)
         assert event is not None and event.run_id == run.run_id, asset.key
         assert event.asset_materialization.partition == sid
+    for asset in SESSION_ASSETS:
+        event = instance.get_latest_materialization_event(asset.key)
+        assert event.asset_materialization.metadata["dagster/row_count"].value > 0, asset.key
     summary = instance.get_latest_materialization_event(dg.AssetKey("performance_metrics"))
     metadata = summary.asset_materialization.metadata
-    assert metadata["rows"].value == 4
-    assert "trading_ai" in metadata["summary"].value
+    assert metadata["dagster/row_count"].value == 4
+    assert [r.data["model"] for r in metadata["summary"].value.records] == MODELS
+    assert metadata["summary"].value.schema.columns[0].name == "model"
+    assert "data:image/png;base64," in metadata["ensemble_equity"].value
     for rule in ("binary", "pnl_scaled", "hedge", "fixed_share"):
         assert rule in metadata["tournament"].value
     verdict = metadata["verdict"].value["adaptive_minus_static"]
@@ -79,6 +85,14 @@ def test_job_runs_a_full_session_recorded_in_the_instance(
     weights = instance.get_latest_materialization_event(dg.AssetKey("model_weights"))
     assert (
         "data:image/png;base64," in weights.asset_materialization.metadata["weight_evolution"].value
+    )
+    trades = instance.get_latest_materialization_event(dg.AssetKey("trade_results"))
+    trade_metadata = trades.asset_materialization.metadata
+    columns = [c.name for c in trade_metadata["dagster/column_schema"].value.columns]
+    assert {"ai_model_id", "entry_time", "pnl"} <= set(columns)
+    assert trade_metadata["dagster/row_count"].value == count(small_store, "trade_results", sid)
+    assert len(trade_metadata["first_trades"].value.records) == min(
+        20, trade_metadata["dagster/row_count"].value
     )
     checks = instance.event_log_storage.get_asset_check_execution_history(
         dg.AssetCheckKey(dg.AssetKey("trade_results"), "trades_consistent"), limit=1
@@ -278,6 +292,19 @@ def test_backtest_leaves_live_weights_and_weight_update_replays_it(
         (replay,),
     ).fetchall()
     assert dict(map(tuple, versions)) == live_after
+    # The replay's before/after weights per model, in the step's output metadata.
+    instance = dg.DagsterInstance.get()
+    (run,) = instance.get_runs(dg.RunsFilter(job_name="weight_update_job"), limit=1)
+    (output,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_OUTPUT)
+    shown = output.dagster_event.step_output_data.metadata
+    assert shown["source_session_id"].value == backtest
+    lines = shown["weights"].value.splitlines()
+    assert lines[0].split("|")[1:4] == [" model      ", "   before ", "    after "]
+    for model in MODELS:
+        (line,) = [row for row in lines if f"| {model} " in row]
+        cells = [c.strip() for c in line.split("|")[1:-1]]
+        assert float(cells[1]) == pytest.approx(live_before[model], abs=1e-6)
+        assert float(cells[2]) == pytest.approx(live_after[model], abs=1e-6)
 
 
 def test_bad_run_config_is_rejected_before_a_session_opens(
@@ -339,3 +366,86 @@ def test_campaign_job_records_its_learning_curve_in_the_instance(
     assert "data:image/png;base64," in metadata["learning_curve"].value
     assert "rule:hedge" in metadata["curve_table"].value
     assert metadata["learning_paid"].value in {"yes", "no", "inconclusive"}
+
+
+def step_failures(instance: dg.DagsterInstance, session_id: str) -> list:
+    (run,) = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": session_id}))
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    return [
+        e.dagster_event.step_failure_data
+        for e in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    ]
+
+
+def test_a_rejected_session_fails_with_the_project_one_line_message(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    """Real cause: a symbol the store has no bars for, refused by the session's first stage."""
+    path = tmp_path / "unknown_symbol.yaml"
+    path.write_text(yaml.safe_dump({"ops": {"market_bars": {"config": {"symbols": ["ZZZ"]}}}}))
+    done, sid = execute("-c", str(path))
+    assert done.returncode != 0
+    (failure,) = step_failures(dg.DagsterInstance.get(), sid)
+    user = failure.user_failure_data
+    assert user.description == "symbols: no bars stored for ZZZ"
+    assert {k: v.value for k, v in user.metadata.items()} == {
+        "session_id": sid,
+        "stage": "market_bars",
+        "error_type": "SessionError",
+    }
+    # The original error and its trace stay below it, as the cause.
+    assert failure.error.cause is not None
+    assert "SessionError: symbols: no bars stored for ZZZ" in failure.error.cause.to_string()
+    row = session_outcome(small_store, sid)
+    assert row["status"] == "failed" and "symbols: no bars stored for ZZZ" in row["error"]
+
+
+def replay_failure(path: Path) -> tuple[subprocess.CompletedProcess, object]:
+    done, _ = execute_job("weight_update_job", "-c", str(path), partitioned=False)
+    assert done.returncode != 0
+    instance = dg.DagsterInstance.get()
+    (run,) = instance.get_runs(dg.RunsFilter(job_name="weight_update_job"), limit=1)
+    (event,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    return done, event.dagster_event.step_failure_data.user_failure_data
+
+
+def test_weight_update_yaml_as_written_fails_naming_source_session_id(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    example = PROJECT_ROOT / "run_config" / "weight_update.yaml"
+    placeholder = yaml.safe_load(example.read_text())["ops"]["replay_session_trades"]["config"]
+    done, failure = replay_failure(example)
+    assert failure.description == (
+        "source_session_id: set it to the id of a completed session "
+        f"(got {placeholder['source_session_id']!r}, the example's placeholder)"
+    )
+    unknown = tmp_path / "unknown.yaml"
+    config = {"source_session_id": "2026-01-01T000000Z-00000000"}
+    unknown.write_text(yaml.safe_dump({"ops": {"replay_session_trades": {"config": config}}}))
+    _, failure = replay_failure(unknown)
+    assert failure.description == (
+        "source_session_id: session '2026-01-01T000000Z-00000000' does not exist"
+    )
+    assert failure.metadata["stage"].value == "weight_replay"
+    assert small_store.execute("SELECT COUNT(*) FROM reinforcement_sessions").fetchone()[0] == 0
+
+
+def test_the_replay_source_is_a_described_launchpad_field() -> None:
+    from rl_pipeline.dagster_defs.jobs import WeightReplayConfig
+
+    field = WeightReplayConfig.to_fields_dict()["source_session_id"]
+    assert field.is_required
+    assert "completed session" in field.description
+
+
+def test_assets_name_their_kinds_owners_and_code_versions() -> None:
+    from rl_pipeline.dagster_defs.definitions import defs
+
+    specs = {spec.key.path[0]: spec for spec in defs.resolve_all_asset_specs()}
+    assert set(specs) == {a.key.path[0] for a in SESSION_ASSETS} | {"campaign"}
+    for name, spec in specs.items():
+        assert spec.owners == ["team:quant"], name
+        assert spec.code_version, name
+        assert spec.kinds, name
+    assert {"lightgbm", "scikit-learn"} <= specs["model_signals"].kinds
+    assert "sqlite" in specs["trade_results"].kinds

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import re
 import sqlite3
+import subprocess
+import sys
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +45,9 @@ def instance() -> dg.DagsterInstance:
 @pytest.fixture
 def store(db_path: Path) -> StoreResource:
     return StoreResource(db_path=str(db_path))
+
+
+READABLE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z-[0-9a-f]{8}$")
 
 
 def evaluate(sensor, instance, store, cursor=None):
@@ -124,8 +132,8 @@ def test_nightly_schedule_requests_one_session_per_tick(
         instance=instance, scheduled_execution_time=tick, resources={"store": store}
     )
     request = nightly_session_schedule(context)
-    assert request.run_key == request.partition_key == "nightly-20261125T0200"
-    assert instance.has_dynamic_partition("session", "nightly-20261125T0200")
+    assert request.run_key == request.partition_key == "2026-11-25T020000Z-nightly"
+    assert instance.has_dynamic_partition("session", "2026-11-25T020000Z-nightly")
     again = nightly_session_schedule(
         dg.build_schedule_context(
             instance=instance, scheduled_execution_time=tick, resources={"store": store}
@@ -207,3 +215,50 @@ def test_sensor_and_schedule_sessions_start_from_the_active_configuration(
     for session_id in (scheduled.run_key, sensed.run_key):
         config = get_request(small_store, session_id).config
         assert config.learning_rate == 0.02 and config.costs.fee_bps == 3.0, session_id
+
+
+def test_new_sessions_get_readable_partition_keys_and_old_uuid_partitions_still_run(
+    small_store: sqlite3.Connection, instance, store
+) -> None:
+    request_session(small_store, SessionConfig(test_period_days=3), "api")
+    result = evaluate(session_request_sensor, instance, store)
+    (requested,) = result.run_requests
+    new_key = requested.partition_key
+    assert READABLE_ID.match(new_key), new_key  # e.g. 2026-12-02T031401Z-1a2b3c4d
+    (partitions,) = result.dynamic_partitions_requests
+    old_key = str(uuid.uuid4())  # a session id as they were made before
+    instance.add_dynamic_partitions("session", [*partitions.partition_keys, old_key])
+    job = defs.resolve_job_def("reinforcement_session_job")
+    short = {"ops": {"market_bars": {"config": {"test_period_days": 3}}}}
+    for key, run_config in ((new_key, requested.run_config), (old_key, short)):
+        run = job.execute_in_process(
+            partition_key=key, instance=instance, resources={"store": store}, run_config=run_config
+        )
+        assert run.success, key
+        assert session_outcome(small_store, key)["status"] == "completed", key
+        event = instance.get_latest_materialization_event(dg.AssetKey("live_weights"))
+        assert event.asset_materialization.partition == key
+
+
+@pytest.mark.parametrize(("setting", "status"), [(None, "RUNNING"), ("off", "STOPPED")])
+def test_automation_is_on_by_default_and_one_setting_turns_it_off(setting, status) -> None:
+    """Read by a fresh process, as the daemon's code server reads it."""
+    env = {k: v for k, v in os.environ.items() if k != "RL_PIPELINE_AUTOMATION"}
+    if setting:
+        env["RL_PIPELINE_AUTOMATION"] = setting
+    shown = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from rl_pipeline.dagster_defs.definitions import defs\n"
+            "repo = defs.get_repository_def()\n"
+            "for d in [*repo.sensor_defs, *repo.schedule_defs]:\n"
+            "    print(d.name, d.default_status.value)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    statuses = dict(zip(shown[::2], shown[1::2], strict=True))
+    assert len(statuses) == 5 and set(statuses.values()) == {status}, statuses

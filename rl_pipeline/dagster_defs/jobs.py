@@ -1,9 +1,11 @@
 """The three session jobs."""
 
 import dagster as dg
+from pydantic import Field
 
+from rl_pipeline.dagster_defs import metadata as md
 from rl_pipeline.dagster_defs.assets.session_assets import BACKTEST_JOB, SESSION_ASSETS
-from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
+from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.services.weight_replay import replay_session_weights
 from rl_pipeline.store import sessions
@@ -31,7 +33,6 @@ def session_job(name: str, description: str, executor=dg.in_process_executor):
     return dg.define_asset_job(
         name,
         selection=dg.AssetSelection.assets(*SESSION_ASSETS),
-        partitions_def=SESSION_PARTITIONS,
         executor_def=executor,
         hooks={fail_session_on_step_failure},
         description=description,
@@ -57,24 +58,43 @@ backtest_job = session_job(
 )
 
 
+PLACEHOLDER_PREFIX = "<"
+
+
 class WeightReplayConfig(dg.Config):
-    source_session_id: str
+    source_session_id: str = Field(
+        description="Required: the id of a completed session (typically a backtest_job run) "
+        "whose trades are replayed into the live weights, e.g. 2026-12-02T031401Z-1a2b3c4d "
+        "(`rl-pipeline session list` shows the ids). The replay itself is a new session."
+    )
+
+
+def check_source(source_session_id: str) -> None:
+    """The example run config's placeholder is refused before anything is written."""
+    if not source_session_id.strip() or source_session_id.startswith(PLACEHOLDER_PREFIX):
+        raise dg.Failure(
+            description=f"source_session_id: set it to the id of a completed session "
+            f"(got {source_session_id!r}, the example's placeholder)",
+            metadata={"source_session_id": source_session_id, "stage": "weight_replay"},
+        )
 
 
 @dg.op(description="Replay a completed session's trades into the live weights, as a new session.")
 def replay_session_trades(
     context: dg.OpExecutionContext, config: WeightReplayConfig, store: StoreResource
 ) -> dg.Output[str]:
-    with store.connection() as conn:
-        summary = replay_session_weights(
-            conn, config.source_session_id, dagster_run_id=context.run_id
-        )
+    source = config.source_session_id
+    check_source(source)
+    with stage_failure("weight_replay", source_session_id=source), store.connection() as conn:
+        summary = replay_session_weights(conn, source, dagster_run_id=context.run_id)
     return dg.Output(
         summary.session_id,
         metadata={
             "session_id": summary.session_id,
-            "source_session_id": config.source_session_id,
+            "source_session_id": source,
+            "replayed_trades": summary.report["replayed_trades"],
             "updates": summary.report["updates"],
+            "weights": md.weights_markdown(summary.weights_before, summary.weights_after),
             "weights_after": dg.MetadataValue.json(summary.weights_after),
         },
     )

@@ -25,15 +25,20 @@ COLORS = {
     "static_initial": "#7f7f7f",
     "static": "#7f7f7f",
     "equal": "#ff7f0e",
-    # update rules (campaign learning curves, the tournament)
-    "binary": "#d62728",
-    "pnl_scaled": "#e377c2",
-    "hedge": "#17becf",
-    "fixed_share": "#bcbd22",
-    "best_in_hindsight": "#000000",
+    # the update rules (a campaign's learning curve) and the best model in hindsight
+    "binary": "#e377c2",
+    "pnl_scaled": "#17becf",
+    "hedge": "#bcbd22",
+    "fixed_share": "#000000",
+    "best_in_hindsight": "#555555",
 }
-STYLES = {"static_initial": "--", "static": "--", "equal": "--"}
+STYLES = {"static_initial": "--", "static": "--", "equal": "--", "best_in_hindsight": ":"}
 WIDTHS = {"adaptive": 2.4}
+ENSEMBLE_LABELS = {
+    "adaptive": "ensemble, adaptive weights",
+    "static_initial": "ensemble, static weights",
+    "equal": "ensemble, equal weights",
+}
 
 
 def color(name: str) -> str | None:
@@ -46,10 +51,17 @@ def png(fig) -> bytes:
     return buffer.getvalue()
 
 
-def _time_axis(ax) -> None:
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(mdates.AutoDateLocator()))
-    ax.set_xlabel("time (UTC)")
+def _time_axis(ax, label: str = "time (UTC)") -> None:
+    locator = mdates.AutoDateLocator(maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel(label)
     ax.grid(alpha=0.3)
+
+
+def _legend(ax) -> None:
+    """Beside the plot, never over the lines."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
 def _times(ts: np.ndarray) -> pd.DatetimeIndex:
@@ -57,9 +69,15 @@ def _times(ts: np.ndarray) -> pd.DatetimeIndex:
 
 
 def _curves_chart(
-    curves: dict[str, EquityCurve], title: str, ylabel: str, values, height: float
+    curves: dict[str, EquityCurve],
+    title: str,
+    ylabel: str,
+    values,
+    height: float,
+    faint: frozenset[str] = frozenset(),
+    labels: dict[str, str] | None = None,
 ) -> bytes:
-    """One line per named curve of ``values(curve)`` over time."""
+    """One line per named curve of ``values(curve)`` over time; ``faint`` ones thin and pale."""
     fig = Figure(figsize=(9, height))
     ax = fig.subplots()
     for name, curve in curves.items():
@@ -69,19 +87,33 @@ def _curves_chart(
                 values(curve),
                 STYLES.get(name, "-"),
                 color=color(name),
-                linewidth=WIDTHS.get(name, 1.2),
-                label=name,
+                linewidth=0.9 if name in faint else WIDTHS.get(name, 1.2),
+                alpha=0.4 if name in faint else 1.0,
+                label=(labels or {}).get(name, name),
             )
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     _time_axis(ax)
-    ax.legend(loc="best", fontsize=8)
+    _legend(ax)
     return png(fig)
 
 
 def equity_chart(curves: dict[str, EquityCurve], title: str) -> bytes:
     """Mark-to-market equity of each named curve."""
     return _curves_chart(curves, title, "equity (account currency)", lambda c: c.equity, 3.8)
+
+
+def ensemble_chart(ensembles: dict[str, EquityCurve], models: dict[str, EquityCurve]) -> bytes:
+    """The ensemble's equity on adaptive, static and equal weights, each model faintly behind."""
+    return _curves_chart(
+        {**models, **ensembles},
+        "ensemble equity: adaptive vs static vs equal weights (models faint)",
+        "equity (account currency)",
+        lambda c: c.equity,
+        3.8,
+        faint=frozenset(models),
+        labels=ENSEMBLE_LABELS,
+    )
 
 
 def _drawdown_percent(curve: EquityCurve) -> np.ndarray:
@@ -110,5 +142,28 @@ def weights_chart(
     ax.set_ylabel("weight (share of the vote)")
     ax.set_ylim(0, 1)
     _time_axis(ax)
-    ax.legend(loc="best", fontsize=8)
+    _legend(ax)
+    return png(fig)
+
+
+def campaign_chart(curve: pd.DataFrame, strategies: list[str]) -> bytes:
+    """Cumulative P&L after each session of a campaign (``test_end`` on x), per strategy."""
+    fig = Figure(figsize=(9, 3.8))
+    ax = fig.subplots()
+    ends = pd.to_datetime(curve["test_end"], utc=True)
+    for name in strategies:
+        ax.plot(
+            ends,
+            curve[name],
+            STYLES.get(name, "-"),
+            marker="o",
+            markersize=3,
+            color=color(name),
+            label=name.removeprefix("rule:"),
+        )
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_title("campaign learning curve")
+    ax.set_ylabel("cumulative P&L (account currency)")
+    _time_axis(ax, "end of each session's test period (UTC)")
+    _legend(ax)
     return png(fig)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from collections.abc import Callable
@@ -30,3 +31,22 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = 5.0) -> bool:
             return False
         time.sleep(0.02)
     return True
+
+
+def processes_with_env(name: str, value: str) -> list[int]:
+    """Live processes (of this user) whose environment has ``name=value``: every process a
+    server started inherits it, wherever it was re-parented."""
+    wanted = f"{name}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        if not procfs.is_alive(int(entry.name)):
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if wanted in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found

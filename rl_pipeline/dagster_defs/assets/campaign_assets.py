@@ -5,8 +5,10 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from rl_pipeline.dagster_defs import plots
+from rl_pipeline.dagster_defs import metadata as md
+from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.resources.store import StoreResource
+from rl_pipeline.reporting import charts
 from rl_pipeline.services.campaign import run_campaign
 from rl_pipeline.services.config_store import active_session_config
 
@@ -23,6 +25,8 @@ class CampaignConfig(dg.Config):
 @dg.asset(
     group_name="campaigns",
     kinds={"python", "sqlite"},
+    owners=md.OWNERS,
+    code_version="1",
     description="A walk-forward campaign: consecutive sessions ending at the last stored bar, "
     "each starting from the previous one's weights; the learning curve of every rule against "
     "static and equal weights, each model and the best model in hindsight.",
@@ -30,7 +34,7 @@ class CampaignConfig(dg.Config):
 def campaign(
     context: dg.AssetExecutionContext, config: CampaignConfig, store: StoreResource
 ) -> dg.MaterializeResult:
-    with store.connection() as conn:
+    with stage_failure("campaign"), store.connection() as conn:
         view = run_campaign(
             conn,
             active_session_config(conn),
@@ -49,8 +53,10 @@ def campaign(
             "campaign_id": view["campaign_id"],
             "rule": view["rule"],
             "sessions": dg.MetadataValue.json(view["sessions"]),
-            "dagster/row_count": len(curve),
-            "learning_curve": dg.MetadataValue.md(plots.campaign_curve(curve, strategies)),
+            md.ROW_COUNT: len(curve),
+            "learning_curve": md.image(
+                charts.campaign_chart(curve, strategies), "campaign learning curve"
+            ),
             "curve_table": dg.MetadataValue.md(
                 curve[["test_end", *strategies]].round(2).to_markdown()
             ),

@@ -7,13 +7,16 @@ market_bars -> features -> model_signals -> trade_results -> model_weights -> pe
 Each asset calls one service stage and reports what it wrote."""
 
 import dagster as dg
+import numpy as np
 import pandas as pd
 
-from rl_pipeline.dagster_defs import plots
+from rl_pipeline.dagster_defs import metadata as md
+from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.mistral_server import MistralServerResource
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
+from rl_pipeline.reporting import charts
 from rl_pipeline.services import session_stages as stages
 from rl_pipeline.services.llm_endpoint import find_llm
 from rl_pipeline.services.session_launch import session_config_with
@@ -23,16 +26,42 @@ GROUP = "reinforcement_session"
 BACKTEST_JOB = "backtest_job"
 
 
-def session_asset(description: str):
-    return dg.asset(group_name=GROUP, partitions_def=SESSION_PARTITIONS, description=description)
+# Bump an asset's code version when what it computes changes (the UI then flags the partitions
+# materialised by older code).
+CODE_VERSION = "1"
 
 
-@session_asset("Bars of the test period plus indicator history; opens the session row.")
+def session_asset(description: str, kinds: set[str]):
+    return dg.asset(
+        group_name=GROUP,
+        partitions_def=SESSION_PARTITIONS,
+        description=description,
+        kinds=kinds,
+        owners=md.OWNERS,
+        code_version=CODE_VERSION,
+    )
+
+
+def per_symbol(bars: pd.DataFrame) -> pd.DataFrame:
+    """Bars, test bars and first/last bar time per symbol."""
+    frame = bars.groupby("symbol").agg(
+        bars=("ts", "size"), test_bars=("in_test", "sum"), first=("ts", "min"), last=("ts", "max")
+    )
+    for column in ("first", "last"):
+        frame[column] = pd.to_datetime(frame[column], unit="s", utc=True).dt.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+    return frame.astype({"test_bars": int})
+
+
+@session_asset(
+    "Bars of the test period plus indicator history; opens the session row.", {"python", "sqlite"}
+)
 def market_bars(
     context: dg.AssetExecutionContext, config: SessionRunConfig, store: StoreResource
 ) -> dg.Output[stages.MarketWindow]:
     session_id = context.partition_key
-    with store.connection() as conn:
+    with stage_failure("market_bars", session_id=session_id), store.connection() as conn:
         # A requested session (API, CLI, sensor, schedule) brings its full configuration; a run
         # started from run config alone starts from the active stored one.
         request = get_request(conn, session_id)
@@ -46,9 +75,10 @@ def market_bars(
         window,
         metadata={
             "session_id": session_id,
-            "rows": len(bars),
+            md.ROW_COUNT: len(bars),
             "test_rows": int(bars["in_test"].sum()),
             "symbols": ", ".join(sorted(bars["symbol"].unique())),
+            "per_symbol": md.table(per_symbol(bars)),
             "test_period": f"{pd.Timestamp(window.test_start_ts, unit='s')} .. "
             f"{pd.Timestamp(window.test_end_ts, unit='s')} UTC",
             # The effective configuration: every interval-dependent default filled.
@@ -79,11 +109,17 @@ def combine_symbol_features(
     parts: list[pd.DataFrame],
     store: StoreResource,
 ) -> pd.DataFrame:
-    with store.connection() as conn:
-        frame = stages.combine_features(conn, market_bars.session.session_id, market_bars, parts)
+    session_id = market_bars.session.session_id
+    with stage_failure("features", session_id=session_id), store.connection() as conn:
+        frame = stages.combine_features(conn, session_id, market_bars, parts)
     columns = [c for c in frame.columns if c.startswith("f_")]
     context.add_output_metadata(
-        {"rows": len(frame), "symbols": len(parts), "feature_columns": ", ".join(columns)}
+        {
+            md.ROW_COUNT: len(frame),
+            "symbols": len(parts),
+            "feature_columns": ", ".join(columns),
+            md.COLUMN_SCHEMA: md.schema(frame),
+        }
     )
     return frame
 
@@ -93,13 +129,20 @@ def combine_symbol_features(
     partitions_def=SESSION_PARTITIONS,
     description="Technical features, each from bars at or before its own; computed per symbol "
     "(in parallel under the multiprocess executor).",
+    kinds={"python", "pandas"},
+    owners=md.OWNERS,
+    code_version=CODE_VERSION,
 )
 def features(market_bars: stages.MarketWindow) -> pd.DataFrame:
     parts = split_by_symbol(market_bars).map(features_of_symbol).collect()
     return combine_symbol_features(market_bars, parts)
 
 
-@session_asset("Signal and confidence of every active model per bar.")
+@session_asset(
+    "Signal and confidence of every active model per bar (TradingAI rules, LavaAI "
+    "scikit-learn, LGBMAI LightGBM, MistralAI through the Mistral server).",
+    {"python", "scikit-learn", "lightgbm"},
+)
 def model_signals(
     context: dg.AssetExecutionContext,
     market_bars: stages.MarketWindow,
@@ -107,14 +150,20 @@ def model_signals(
     store: StoreResource,
     mistral: MistralServerResource,
 ) -> dg.Output[stages.ModelSignals]:
-    llm = find_llm(mistral.model_path, mistral.ensure_server, mistral.status)
-    if llm[0] is None:
-        context.log.info(f"MistralAI inactive: {llm[1]}")
-    with store.connection() as conn:
-        signals = stages.compute_signals(
-            conn, market_bars.session.session_id, market_bars, features, llm
-        )
-    counts = signals.signals.groupby("model_id")["signal"].value_counts().unstack(fill_value=0)
+    session_id = market_bars.session.session_id
+    with stage_failure("model_signals", session_id=session_id):
+        llm = find_llm(mistral.model_path, mistral.ensure_server, mistral.status)
+        if llm[0] is None:
+            context.log.info(f"MistralAI inactive: {llm[1]}")
+        with store.connection() as conn:
+            signals = stages.compute_signals(conn, session_id, market_bars, features, llm)
+    counts = (
+        signals.signals.groupby("model_id")["signal"]
+        .value_counts()
+        .unstack(fill_value=0)
+        .reindex(columns=[-1, 0, 1], fill_value=0)
+        .rename(columns={-1: "short", 0: "flat", 1: "long"})
+    )
     trained = {m: len(a) for m, a in signals.training.items() if a}
     for model_id, warning in signals.session.notes.get("training_warnings", {}).items():
         context.log.warning(f"{model_id}: {warning}")
@@ -122,10 +171,10 @@ def model_signals(
     return dg.Output(
         signals,
         metadata={
-            "rows": len(signals.signals),
+            md.ROW_COUNT: len(signals.signals),
             "active_models": ", ".join(signals.active),
             "inactive_models": dg.MetadataValue.json(signals.inactive),
-            "signal_counts": dg.MetadataValue.md(counts.to_markdown()),
+            "signal_counts": md.table(counts),
             "models_trained": dg.MetadataValue.json(trained),
             "mistral_llm": dg.MetadataValue.json(llm_stats),
             "training_warnings": dg.MetadataValue.json(
@@ -135,66 +184,90 @@ def model_signals(
     )
 
 
-@session_asset("Trades of every active model, written to trade_results.")
+@session_asset("Trades of every active model, written to trade_results.", {"python", "sqlite"})
 def trade_results(
     model_signals: stages.ModelSignals, store: StoreResource
 ) -> dg.Output[stages.TradeOutcome]:
-    with store.connection() as conn:
-        outcome = stages.run_winrate_test(conn, model_signals.session.session_id, model_signals)
-    per_model = outcome.trades.groupby("ai_model_id")["pnl"].agg(["count", "sum"])
-    curves = {m: (c.ts.tolist(), c.equity.tolist()) for m, c in outcome.curves.items()}
+    session_id = model_signals.session.session_id
+    with stage_failure("trade_results", session_id=session_id), store.connection() as conn:
+        outcome = stages.run_winrate_test(conn, session_id, model_signals)
+    trades = outcome.trades
+    per_model = trades.groupby("ai_model_id")["pnl"].agg(
+        trades="count", wins=lambda pnl: int((pnl > 0).sum()), pnl="sum"
+    )
     return dg.Output(
         outcome,
         metadata={
-            "rows": len(outcome.trades),
-            "per_model": dg.MetadataValue.md(per_model.round(2).to_markdown()),
-            "equity_curves": dg.MetadataValue.md(plots.equity_curves(curves)),
+            md.ROW_COUNT: len(trades),
+            md.COLUMN_SCHEMA: md.schema(trades),
+            "per_model": md.table(per_model.rename_axis("model")),
+            "first_trades": md.table(trades, limit=20),
+            "equity_curves": md.image(
+                charts.equity_chart(outcome.curves, "mark-to-market equity of each model"),
+                "equity of each model",
+            ),
         },
     )
 
 
 @session_asset(
     "Weights after rewarding and punishing every closed trade; every change is written to "
-    "model_weight_history."
+    "model_weight_history.",
+    {"python", "sqlite"},
 )
 def model_weights(
     trade_results: stages.TradeOutcome, store: StoreResource
 ) -> dg.Output[stages.WeightOutcome]:
-    with store.connection() as conn:
-        outcome = stages.apply_reinforcement(conn, trade_results.session.session_id, trade_results)
+    session_id = trade_results.session.session_id
+    with stage_failure("model_weights", session_id=session_id), store.connection() as conn:
+        outcome = stages.apply_reinforcement(conn, session_id, trade_results)
     path = outcome.path
+    test_ts = trade_results.signals.test_bars["ts"]
     table = pd.DataFrame(
         {"live before": outcome.live_before, "session start": path.initial, "after": path.final}
     )
     return dg.Output(
         outcome,
         metadata={
-            "history_rows": outcome.history_rows,
+            md.ROW_COUNT: outcome.history_rows,
             "updates": path.updates,
             "weights": dg.MetadataValue.md(table.round(6).to_markdown()),
-            "weight_evolution": dg.MetadataValue.md(
-                plots.weight_evolution(path.update_times, path.vectors, path.active)
+            "weight_evolution": md.image(
+                charts.weights_chart(
+                    int(test_ts.min()) if len(test_ts) else 0,
+                    path.update_times,
+                    np.asarray(path.vectors),
+                    list(path.active),
+                ),
+                "model weights over time",
             ),
         },
     )
 
 
-@session_asset("Per-model metrics and the session report (adaptive vs static ensembles).")
+@session_asset(
+    "Per-model metrics and the session report (adaptive vs static ensembles).",
+    {"python", "sqlite"},
+)
 def performance_metrics(
     trade_results: stages.TradeOutcome,
     model_weights: stages.WeightOutcome,
     store: StoreResource,
 ) -> dg.Output[stages.MetricsOutcome]:
     session_id = trade_results.session.session_id
-    with store.connection() as conn:
+    with stage_failure("performance_metrics", session_id=session_id), store.connection() as conn:
         measured = stages.record_metrics(conn, session_id, trade_results, model_weights)
     table = summary_table(measured, model_weights)
     return dg.Output(
         measured,
         metadata={
             "session_id": session_id,
-            "rows": len(measured.metrics),
-            "summary": dg.MetadataValue.md(table.to_markdown(index=False)),
+            md.ROW_COUNT: len(measured.metrics),
+            "summary": md.table(table),
+            "ensemble_equity": md.image(
+                charts.ensemble_chart(measured.ensemble_curves, trade_results.curves),
+                "ensemble equity on adaptive, static and equal weights, and each model",
+            ),
             "session_report": dg.MetadataValue.md(report_table(measured.report).to_markdown()),
             "tournament": dg.MetadataValue.md(tournament_table(measured.report)),
             "verdict": dg.MetadataValue.json(measured.report["verdict"]),
@@ -210,7 +283,8 @@ def performance_metrics(
 @session_asset(
     "The checked new weights made live in ai_models, the model versions, and the session "
     "completed — only when every blocking check upstream passed. A backtest completes the "
-    "session and leaves the live weights untouched."
+    "session and leaves the live weights untouched.",
+    {"python", "sqlite"},
 )
 def live_weights(
     context: dg.AssetExecutionContext,
@@ -219,22 +293,23 @@ def live_weights(
     performance_metrics: stages.MetricsOutcome,
     store: StoreResource,
 ) -> dg.Output[stages.SessionSummary]:
-    with store.connection() as conn:
+    session_id = trade_results.session.session_id
+    with stage_failure("live_weights", session_id=session_id), store.connection() as conn:
         summary = stages.finish_session(
             conn,
-            trade_results.session.session_id,
+            session_id,
             trade_results,
             model_weights,
             performance_metrics,
             publish=context.job_name != BACKTEST_JOB,
         )
-    weights = pd.DataFrame({"before": summary.weights_before, "after": summary.weights_after})
     return dg.Output(
         summary,
         metadata={
             "session_id": summary.session_id,
+            md.ROW_COUNT: len(summary.weights_after),
             "report": dg.MetadataValue.path(str(stages.session_report_path(summary.session_id))),
-            "weights": dg.MetadataValue.md(weights.round(6).to_markdown()),
+            "weights": md.weights_markdown(summary.weights_before, summary.weights_after),
         },
     )
 

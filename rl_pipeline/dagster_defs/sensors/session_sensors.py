@@ -1,5 +1,6 @@
 """Sensors that start sessions by themselves, and one that fails the session of a failed run."""
 
+import datetime
 import json
 
 import dagster as dg
@@ -20,6 +21,15 @@ from rl_pipeline.services.win_rate_monitor import ensemble_win_rate
 from rl_pipeline.store import sessions
 
 OPERATIONS = OperationsConfig.from_env()
+# The sensors and the schedule run as soon as the daemon does, unless RL_PIPELINE_AUTOMATION=off.
+SENSOR_STATUS = (
+    dg.DefaultSensorStatus.RUNNING if OPERATIONS.automation_on else dg.DefaultSensorStatus.STOPPED
+)
+SCHEDULE_STATUS = (
+    dg.DefaultScheduleStatus.RUNNING
+    if OPERATIONS.automation_on
+    else dg.DefaultScheduleStatus.STOPPED
+)
 
 
 def session_run(session_id: str) -> dg.RunRequest:
@@ -53,6 +63,7 @@ def new_session(store: StoreResource, requested_by: str, cursor: str) -> dg.Sens
 @dg.sensor(
     job=reinforcement_session_job,
     minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    default_status=SENSOR_STATUS,
     description="Runs the sessions requested through the API or the CLI, each once.",
 )
 def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreResource):
@@ -69,6 +80,7 @@ def session_request_sensor(context: dg.SensorEvaluationContext, store: StoreReso
 @dg.sensor(
     job=reinforcement_session_job,
     minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    default_status=SENSOR_STATUS,
     description="Imports bar files dropped into data/incoming/ and starts a session; a "
     "rejected file is moved to incoming/rejected/ with its error.",
 )
@@ -88,6 +100,7 @@ def new_market_data_sensor(context: dg.SensorEvaluationContext, store: StoreReso
 @dg.sensor(
     job=reinforcement_session_job,
     minimum_interval_seconds=OPERATIONS.sensor_interval_s,
+    default_status=SENSOR_STATUS,
     description="Starts a session when the adaptive ensemble's rolling win rate over the "
     "last sessions falls below the configured threshold (once per new session).",
 )
@@ -107,7 +120,10 @@ def win_rate_degradation_sensor(context: dg.SensorEvaluationContext, store: Stor
     return new_session(store, "sensor:win_rate_degradation", cursor)
 
 
-@dg.run_failure_sensor(description="Marks the session of a failed run as failed, with the error.")
+@dg.run_failure_sensor(
+    description="Marks the session of a failed run as failed, with the error.",
+    default_status=SENSOR_STATUS,
+)
 def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     session_id = context.dagster_run.tags.get(PARTITION_TAG)
     if not session_id:
@@ -123,10 +139,13 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     cron_schedule=OPERATIONS.nightly_cron,
     execution_timezone=OPERATIONS.timezone,
     description="The nightly session.",
+    default_status=SCHEDULE_STATUS,
 )
 def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: StoreResource):
     when = context.scheduled_execution_time
-    session_id = f"nightly-{when.strftime('%Y%m%dT%H%M')}" if when else None
+    # Readable and sortable like every other session id (UTC tick time), and the same for the
+    # same tick, so a tick evaluated twice names one session.
+    session_id = f"{when.astimezone(datetime.UTC):%Y-%m-%dT%H%M%SZ}-nightly" if when else None
     with store.connection() as conn:
         # A tick evaluated twice must not queue two sessions.
         exists = (
