@@ -1,9 +1,17 @@
-"""The one timestamp format of the stored tables (SQLite's CURRENT_TIMESTAMP format, UTC)."""
+"""The two timestamp formats: the stored tables keep SQLite's CURRENT_TIMESTAMP format
+('YYYY-MM-DD HH:MM:SS', UTC); every interface (API JSON, CLI JSON) shows ISO 8601 with a Z
+('2026-12-02T03:14:01Z'), converted by the view builders the API and the CLI share."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
+
+ISO_Z_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+ISO_Z_PATTERN = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"
 
 
 def format_time(ts: np.ndarray) -> np.ndarray:
@@ -20,12 +28,26 @@ def parse_time(text: pd.Series | list[str]) -> np.ndarray:
 def iso_z(text: str | None) -> str | None:
     """A stored 'YYYY-MM-DD HH:MM:SS' (UTC) or an ISO string -> 'YYYY-MM-DDTHH:MM:SSZ'.
 
-    The five specified tables keep SQLite's format; every interface shows this one."""
-    if text is None:
+    The five specified tables keep SQLite's format; every interface shows this one. None and
+    '' (no time) stay None."""
+    if text is None or text == "":
         return None
     stamp = pd.Timestamp(text)
     stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return stamp.strftime(ISO_Z_FORMAT)
+
+
+def epoch_iso_z(ts: int) -> str:
+    """UTC epoch seconds -> 'YYYY-MM-DDTHH:MM:SSZ'."""
+    return pd.Timestamp(ts, unit="s", tz="UTC").strftime(ISO_Z_FORMAT)
+
+
+def with_iso_z(row: Mapping[str, Any], *fields: str) -> dict[str, Any]:
+    """``row`` as a dict with the named time fields in the interface format."""
+    out = dict(row)
+    for name in fields:
+        out[name] = iso_z(out.get(name))
+    return out
 
 
 def readable_id(prefix: str = "") -> str:

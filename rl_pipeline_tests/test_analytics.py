@@ -18,6 +18,7 @@ from rl_pipeline.analytics.evolution import equity_curves, session_list, weight_
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.analytics.trades import InvalidFilterError, trade_analysis
 from rl_pipeline.store.connection import open_store
+from rl_pipeline.timestamps import iso_z
 from rl_pipeline_tests.support.analytics_store import assert_close, dump, make_session_store
 
 
@@ -136,7 +137,11 @@ def test_best_trade_rows_carry_the_stored_values(store: tuple[Path, list[str]]) 
     for trade in best:
         row = frame.loc[trade["trade_id"]]
         assert trade["pnl"] == row["pnl"] and trade["model_id"] == row["ai_model_id"]
-        assert (trade["entry_time"], trade["exit_time"]) == (row["entry_time"], row["exit_time"])
+        # The store keeps SQLite's format; results show ISO 8601 with Z.
+        assert (trade["entry_time"], trade["exit_time"]) == (
+            iso_z(row["entry_time"]),
+            iso_z(row["exit_time"]),
+        )
         assert trade["symbol"] == row["symbol"] and trade["direction"] == row["direction"]
 
 
@@ -231,7 +236,7 @@ def test_model_performance_is_the_latest_sessions_metrics(store: tuple[Path, lis
                 "sharpe_ratio": sharpe,
                 "max_drawdown": float(m["max_drawdown"]),
                 "total_trades": int(m["total_trades"]),
-                "calculated_at": m["calculated_at"],
+                "calculated_at": iso_z(m["calculated_at"]),
                 "current_weight": float(live["current_weight"]),
                 "is_active": bool(live["is_active"]),
                 "sessions_completed": len(ids),

@@ -70,7 +70,7 @@ def test_a_campaign_carries_weights_forward_and_leaves_live_weights_alone(
     ends = [pd.Timestamp(r["test_end"]) for r in view["curve"]]
     starts = [pd.Timestamp(r["test_start"]) for r in view["curve"]]
     last_bar = small_store.execute("SELECT MAX(ts) FROM market_bars").fetchone()[0]
-    assert ends[-1] == pd.Timestamp(last_bar, unit="s")
+    assert ends[-1] == pd.Timestamp(last_bar, unit="s", tz="UTC")
     for k in range(1, 3):
         assert starts[k] > ends[k - 1]
         assert ends[k] - ends[k - 1] == pd.Timedelta(days=4)

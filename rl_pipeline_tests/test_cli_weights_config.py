@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from rl_pipeline.store.connection import open_store
@@ -30,7 +31,13 @@ def test_weights_set_show_versions_and_rollback(db_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     body = json.loads(shown.stdout)
     assert body["trading_ai_weight"] == 0.25 and body["lgbm_ai_weight"] == 0.5
-    assert body["last_updated"].endswith("Z")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["last_updated"])
+    # The API's spelling works too (the same weights again: nothing is written).
+    spelled = cli(
+        "weights", "set", "--trading-ai", "0.1", "--lava-ai", "0.1", "--lgbm-ai", "0.2",
+        "--mistral-ai", "0", "--normalize",
+    )  # fmt: skip
+    assert spelled.returncode == 0 and "lgbm_ai     0.500000" in spelled.stdout, spelled.stderr
 
     cli("weights", "set", "--trading-ai", "0.4", "--lava-ai", "0.3", "--lgbm-ai", "0.2",
         "--mistral-ai", "0.1")  # fmt: skip
@@ -70,7 +77,7 @@ def test_rejected_cli_requests_exit_non_zero_and_change_nothing(db_path: Path) -
         "--mistral-ai", "0",
     )  # fmt: skip
     assert wrong_sum.returncode == 1
-    assert "must sum to 1 (within 1e-06), got 1.5" in wrong_sum.stderr
+    assert "must sum to 1 (within 1e-06), got 1.5; --normalise scales them" in wrong_sum.stderr
     missing = cli("models", "rollback", "lava_ai", "3")
     assert missing.returncode == 1 and "lava_ai has no version 3" in missing.stderr
     unknown = cli("models", "versions", "gpt_ai")

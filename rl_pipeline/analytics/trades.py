@@ -11,8 +11,9 @@ from typing import Any
 import duckdb
 
 from rl_pipeline.analytics.duck import STORE, fetch_dicts, require_session, store_connection
+from rl_pipeline.timestamps import ISO_Z_FORMAT
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # the store's own (SQLite CURRENT_TIMESTAMP) format
+TIME_FORMAT = ISO_Z_FORMAT  # how results show times (the store keeps SQLite's own format)
 HISTOGRAM_BINS = 10
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 GROUPINGS = {  # result key -> grouping expression over the filtered trades

@@ -1,18 +1,32 @@
-"""Request and response bodies of the original specification (its section 4). The session
-fields take their rules from ``SessionConfig``, so the API accepts exactly what a session
-accepts."""
+"""Request and response bodies of every route, and the error bodies. The session fields take
+their rules from ``SessionConfig``, so the API accepts exactly what a session accepts.
+
+Responses are typed views of what the shared service functions return (the CLI's ``--json``
+prints the same): each declares the fields a client can rely on and keeps any further ones
+(``extra="allow"``), so a view that grows a field is not cut short. Every time is
+``Timestamp``: UTC, ISO 8601 with Z."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
 
-from rl_pipeline.config import SessionConfig
+from rl_pipeline.config import MODEL_IDS, SessionConfig
+from rl_pipeline.config_document import SCHEMA_VERSION
 from rl_pipeline.rl.parameters import parse_update_every
 from rl_pipeline.rl.rules import rule_names
+from rl_pipeline.timestamps import ISO_Z_PATTERN
 
 FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+Timestamp = Annotated[
+    str,
+    Field(
+        pattern=ISO_Z_PATTERN,
+        description="UTC, ISO 8601 with Z",
+        examples=["2026-12-02T03:14:01Z"],
+    ),
+]
 
 
 def _rules(name: str) -> list:
@@ -23,7 +37,78 @@ class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _View(BaseModel):
+    """A response: the declared fields, and any further ones the service returns."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+# -- errors ----------------------------------------------------------------------------------------
+
+
+class ErrorMessage(BaseModel):
+    """401, 404, 409, 429 and 502: one sentence saying what was refused or failed."""
+
+    detail: str = Field(examples=["session 'nope' does not exist"])
+
+
+class FieldError(BaseModel):
+    type: str = Field(description="the rule's kind, e.g. value_error, missing, less_than_equal")
+    loc: list[str | int] = Field(
+        description="where: 'body', 'query' or 'path', then the field's path",
+        examples=[["body", "trading_ai_weight"]],
+    )
+    msg: str = Field(description="the rule the value broke")
+
+
+class ValidationErrorBody(BaseModel):
+    """422: every bad field with the rule it broke; nothing was changed."""
+
+    detail: list[FieldError]
+
+
+ERROR_DESCRIPTIONS = {
+    401: "missing or wrong bearer token (only when RL_PIPELINE_API_TOKEN is set)",
+    404: "unknown id (or nothing stored yet)",
+    409: "conflict with the current state; nothing changed",
+    422: "invalid input, every bad field named; nothing changed",
+    429: "too many session requests waiting; retry after Retry-After seconds",
+    502: "the Mistral server failed (the message carries its log tail)",
+}
+
+
+def error_responses(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+    """The ``responses`` of a route: each error code it can answer with its typed body
+    (``descriptions``: ``e404="no such campaign"`` overrides the default text)."""
+    return {
+        code: {
+            "model": ValidationErrorBody if code == 422 else ErrorMessage,
+            "description": descriptions.get(f"e{code}", ERROR_DESCRIPTIONS[code]),
+        }
+        for code in codes
+    }
+
+
+# -- sessions --------------------------------------------------------------------------------------
+
+
 class StartSessionRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "test_period_days": 30,
+                    "learning_rate": 0.01,
+                    "reward_multiplier": 1.5,
+                    "punishment_multiplier": 0.8,
+                    "rule": "hedge",
+                    "update_every": "1d",
+                }
+            ]
+        },
+    )
+
     test_period_days: Annotated[
         StrictInt, *_rules("test_period_days"), Field(description="test period, days")
     ]
@@ -76,11 +161,87 @@ class StartSessionResponse(BaseModel):
     estimated_duration: int = Field(description="minutes, from past sessions' durations")
 
 
+class ModelSummary(_View):
+    """One model in a session: its trades so far; once the session has its report, whether it
+    was active, its figures and its weight before and after."""
+
+    model_id: str
+    trades: int
+    active: bool | None = None
+    inactive_reason: str | None = None
+    not_acting_reason: str | None = None
+    win_rate: float | None = None
+    total_pnl: float | None = None
+    sharpe_ratio: float | None = None
+    max_drawdown: float | None = None
+    weight_before: float | None = None
+    weight_after: float | None = None
+    weight_learned: float | None = None
+    training_warning: str | None = None
+
+
+class SessionStatus(_View):
+    session_id: str
+    status: Literal["queued", "running", "completed", "failed", "stopped"]
+    stage: str | None
+    error: str | None
+    requested_by: str | None = Field(description="'api', 'cli', ... (None: not requested)")
+    requested_at: Timestamp | None
+    start_time: Timestamp | None = Field(description="None while queued")
+    end_time: Timestamp | None
+    models: list[ModelSummary]
+    history_rows: int = Field(description="model_weight_history rows of the session")
+    configuration: dict[str, Any] | None = Field(
+        description="the effective configuration the session runs with (a SessionConfig)"
+    )
+    weights_outcome: str | None = Field(
+        description="'published', 'not published (backtest)' or 'refused: why'"
+    )
+    queue_position: int | None = Field(description="place in the queue while queued")
+    not_acting_models: dict[str, str] | None = None
+    report: dict[str, Any] | None = Field(
+        None, description="the ensemble report: ensembles, models alone, tournament, verdict"
+    )
+    notes: dict[str, Any] | None = None
+
+
+# -- weights and performance -----------------------------------------------------------------------
+
+
 class WeightsBody(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "trading_ai_weight": 0.3,
+                    "lava_ai_weight": 0.3,
+                    "lgbm_ai_weight": 0.4,
+                    "mistral_ai_weight": 0.0,
+                },
+                {
+                    "trading_ai_weight": 0.5,
+                    "lava_ai_weight": 0.5,
+                    "lgbm_ai_weight": 1,
+                    "mistral_ai_weight": 0,
+                    "normalize": True,
+                },
+            ]
+        },
+    )
+
     trading_ai_weight: FiniteFloat
     lava_ai_weight: FiniteFloat
     lgbm_ai_weight: FiniteFloat
     mistral_ai_weight: FiniteFloat
+    normalize: StrictBool = Field(
+        False,
+        description="scale the active models' weights to sum to 1 (otherwise they must sum "
+        "to 1 within 1e-6); inactive models must still be 0",
+    )
+
+    def weights(self) -> dict[str, float]:
+        return self.model_dump(exclude={"normalize"})
 
 
 class WeightsResponse(BaseModel):
@@ -88,10 +249,44 @@ class WeightsResponse(BaseModel):
     lava_ai_weight: float
     lgbm_ai_weight: float
     mistral_ai_weight: float
-    last_updated: str | None
+    last_updated: Timestamp | None = Field(description="the latest change of any weight")
+
+
+class ModelPerformance(_View):
+    model_id: str
+    model_name: str
+    session_id: str
+    win_rate: float
+    total_pnl: float
+    avg_trade_pnl: float
+    sharpe_ratio: float | None
+    max_drawdown: float | None
+    total_trades: int
+    calculated_at: Timestamp | None
+    current_weight: float
+    is_active: bool
+    sessions_completed: int
+    lifetime_trades: int
+    lifetime_win_rate: float
+    lifetime_pnl: float
+
+
+class PerformanceResponse(BaseModel):
+    session_id: str | None = Field(description="the session shown (None: none completed yet)")
+    models: list[ModelPerformance]
+
+
+# -- the Mistral server ----------------------------------------------------------------------------
 
 
 class MistralStartRequest(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"model_path": "gemma-3-270m-Q4_K_M.gguf", "port": 8080, "timeout": 60}]
+        },
+    )
+
     model_path: str | None = Field(
         None,
         min_length=1,
@@ -112,3 +307,204 @@ class MistralStartResponse(BaseModel):
     base_url: str
     model_path: str
     already_running: bool
+
+
+class MistralStopResponse(BaseModel):
+    status: bool = Field(description="True when a server was stopped")
+    pid: int | None
+    port: int | None
+    forced: bool = Field(description="SIGKILL was needed after the grace period")
+    message: str
+
+
+class MistralStatusResponse(BaseModel):
+    state: Literal["running", "stopped", "crashed"]
+    healthy: bool
+    pid: int | None
+    port: int | None
+    host: str | None
+    base_url: str | None
+    model_path: str | None
+    started_at: Timestamp | None
+    owner: str | int | None = Field(description="'shared' or the pid of the owning process")
+    log_path: str | None
+    detail: str
+
+
+# -- analytics -------------------------------------------------------------------------------------
+
+
+class TradeFilters(_View):
+    session_id: str | None
+    model_id: str | None
+    symbol: str | None
+    start: Timestamp | None
+    end: Timestamp | None
+
+
+class TradeFigures(_View):
+    trades: int
+    wins: int
+    losses: int
+    win_rate: float
+    total_pnl: float
+    avg_pnl: float
+    avg_pnl_percent: float
+
+
+class TradeSummary(TradeFigures):
+    sessions: int
+
+
+class TradeGroup(TradeFigures):
+    key: str | int = Field(description="the model, symbol, direction or hour of day (UTC)")
+
+
+class Coverage(_View):
+    sessions: list[str]
+    stored_trades: int
+    distinct_trades: int
+    duplicates_counted_once: int
+    rule: str
+
+
+class HistogramBin(BaseModel):
+    lower: float
+    upper: float
+    count: int
+
+
+class PnlDistribution(BaseModel):
+    quantiles: dict[str, float | None] = Field(
+        description="min, p05, p25, p50, p75, p95, max, mean, std"
+    )
+    histogram: list[HistogramBin]
+
+
+class Trade(_View):
+    trade_id: str
+    session_id: str
+    model_id: str
+    symbol: str
+    direction: Literal["LONG", "SHORT"]
+    entry_time: Timestamp
+    exit_time: Timestamp
+    entry_price: float
+    exit_price: float
+    pnl: float
+    pnl_percent: float
+    confidence: float
+
+
+class TradeAnalysis(_View):
+    filters: TradeFilters
+    summary: TradeSummary
+    coverage: Coverage | None = None
+    by_model: list[TradeGroup]
+    by_symbol: list[TradeGroup]
+    by_direction: list[TradeGroup]
+    by_hour: list[TradeGroup]
+    pnl_distribution: PnlDistribution
+    best_trades: list[Trade]
+    worst_trades: list[Trade]
+
+
+# -- configuration ---------------------------------------------------------------------------------
+
+
+class ConfigDocument(_View):
+    """The whole configuration: what ``/api/config/import`` takes back."""
+
+    schema_version: int
+    session: SessionConfig
+    weights: dict[str, float] = Field(description="the live weight of each model")
+
+
+CONFIG_EXAMPLE: dict[str, Any] = {
+    "schema_version": SCHEMA_VERSION,
+    "session": SessionConfig(test_period_days=30).model_dump(mode="json"),
+    "weights": dict(zip(MODEL_IDS, (0.25, 0.35, 0.4, 0.0), strict=True)),
+}
+
+
+class ConfigImportResponse(BaseModel):
+    version: int = Field(description="the new active version of stored_configurations")
+    sha256: str
+    weights_changed: list[str]
+    weight_change_session_id: str | None
+    mirror_path: str | None
+
+
+# -- campaigns -------------------------------------------------------------------------------------
+
+
+class VerdictInterval(_View):
+    """A paired block bootstrap of daily P&L differences."""
+
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    answer: str = Field(description="yes, no or inconclusive")
+    days: int
+
+
+class CurvePoint(_View):
+    """After session ``seq``: the cumulative P&L of every strategy (further keys: 'rule:hedge',
+    'static', 'equal', 'model:lgbm_ai', 'best_in_hindsight', 'regret_vs_best_model')."""
+
+    seq: int
+    session_id: str
+    test_start: Timestamp | None
+    test_end: Timestamp | None
+
+
+class CampaignView(_View):
+    campaign_id: str
+    status: Literal["running", "completed", "failed"]
+    created_at: Timestamp | None
+    ended_at: Timestamp | None
+    error: str | None
+    rule: str
+    publish: bool
+    test_period_days: int
+    sessions: list[str]
+    curve: list[CurvePoint]
+    verdict: dict[str, VerdictInterval] | None
+    tournament: list[dict[str, Any]]
+    best_model_in_hindsight: str | None
+    start_weights: dict[str, float]
+    final_weights: dict[str, dict[str, float]] = Field(description="per rule")
+
+
+# -- market data -----------------------------------------------------------------------------------
+
+
+class MarketSeries(BaseModel):
+    symbol: str
+    interval: str | None = Field(description="e.g. 1h, 1d (None: not detected)")
+    interval_seconds: int | None
+    calendar: str | None = Field(description="24/7 or a trading calendar")
+    bars_per_day: float | None
+    first_bar: Timestamp
+    last_bar: Timestamp
+    rows: int
+    source: str | None
+
+
+class ImportedFile(_View):
+    file: str
+    rows: int
+    symbols: list[str]
+
+
+class DataImportResponse(BaseModel):
+    files: list[ImportedFile]
+    inserted_rows: int
+    unchanged_rows: int
+    replaced_rows: int
+
+
+class DataDeleteResponse(BaseModel):
+    symbol: str
+    deleted_rows: int

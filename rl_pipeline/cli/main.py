@@ -123,14 +123,13 @@ def session_show(session_id: str | None, as_json: bool, show_config: bool) -> No
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
 def session_list(status: str | None, limit: int, as_json: bool) -> None:
-    """Reinforcement sessions, newest first."""
+    """Reinforcement sessions, newest first (times in UTC, ISO 8601 with Z)."""
+    from rl_pipeline.services.session_queries import list_session_views
     from rl_pipeline.store.connection import open_store
-    from rl_pipeline.store.sessions import fail_orphaned_sessions, list_sessions
 
     conn = open_store()
     try:
-        fail_orphaned_sessions(conn)
-        rows = [dict(r) for r in list_sessions(conn, status, limit)]
+        rows = list_session_views(conn, status, limit)
     finally:
         conn.close()
     if as_json:
@@ -144,7 +143,7 @@ def session_list(status: str | None, limit: int, as_json: bool) -> None:
     )
     for r in rows:
         click.echo(
-            f"{r['session_id']:<38} {r['status']:<10} {r['start_time']:<20} "
+            f"{r['session_id']:<38} {r['status']:<10} {r['start_time'] or '':<20} "
             f"{r['test_period_days']:>5} {r['rule'] or '':<12} {r['trades']}"
         )
 

@@ -29,7 +29,7 @@ def show(as_json: bool) -> None:
         conn.close()
     click.echo(json.dumps(view.as_api(), indent=2) if as_json else format_weights(view.weights))
     if not as_json:
-        click.echo(f"last updated: {view.last_updated}")
+        click.echo(f"last updated: {view.last_updated or 'never'}")
 
 
 @weights.command("set")
@@ -37,7 +37,13 @@ def show(as_json: bool) -> None:
 @click.option("--lava-ai", type=float, help="LavaAI weight in [0, 1].")
 @click.option("--lgbm-ai", type=float, help="LGBMAI weight in [0, 1].")
 @click.option("--mistral-ai", type=float, help="MistralAI weight in [0, 1].")
-@click.option("--normalise", is_flag=True, help="Scale the active models' weights to sum to 1.")
+@click.option(
+    "--normalise",
+    "--normalize",
+    "normalise",
+    is_flag=True,
+    help="Scale the active models' weights to sum to 1.",
+)
 def set_(normalise: bool, **given: float | None) -> None:
     """Set all four weights at once (the active ones must sum to 1 unless --normalise)."""
     from rl_pipeline.services.weights import WeightValidationError, set_weights
@@ -47,7 +53,9 @@ def set_(normalise: bool, **given: float | None) -> None:
     requested = {m: given[m] for m in MODEL_IDS if given.get(m) is not None}
     conn = open_store()
     try:
-        view = set_weights(conn, requested, normalise=normalise, source="cli")
+        view = set_weights(
+            conn, requested, normalise=normalise, source="cli", normalise_option="--normalise"
+        )
     except WeightValidationError as exc:
         listed = "; ".join(f"{_flags(e['field'])}: {e['rule']}" for e in exc.errors)
         raise click.ClickException(f"rejected weights, nothing changed: {listed}") from exc

@@ -29,7 +29,7 @@ from rl_pipeline.services.session_report import EnsembleRun, ensemble_run, signa
 from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
 from rl_pipeline.store import ai_models, campaigns
 from rl_pipeline.store.bars import bar_ranges
-from rl_pipeline.timestamps import format_time, readable_id
+from rl_pipeline.timestamps import format_time, iso_z, readable_id
 
 SECONDS_PER_DAY = 86_400
 SPECIFICATION_RULE = "binary"
@@ -263,7 +263,8 @@ def _result(
 
 def campaign_view(conn: sqlite3.Connection, campaign_id: str | None = None) -> dict[str, Any]:
     """A campaign (default: the latest): its sessions, learning curve (one row per session,
-    one column per strategy) and verdict. Raises ``LookupError`` when there is none."""
+    one column per strategy) and verdict, times as ISO 8601 with Z. Raises ``LookupError``
+    when there is none."""
     campaigns.fail_orphaned_campaigns(conn)
     campaign_id = campaign_id or campaigns.latest_campaign_id(conn)
     row = campaigns.get_campaign(conn, campaign_id) if campaign_id else None
@@ -276,8 +277,8 @@ def campaign_view(conn: sqlite3.Connection, campaign_id: str | None = None) -> d
         s["seq"]: {
             "seq": s["seq"],
             "session_id": s["session_id"],
-            "test_start": s["test_start"],
-            "test_end": s["test_end"],
+            "test_start": iso_z(s["test_start"]),
+            "test_end": iso_z(s["test_end"]),
         }
         for s in sessions
     }
@@ -287,8 +288,8 @@ def campaign_view(conn: sqlite3.Connection, campaign_id: str | None = None) -> d
     return {
         "campaign_id": campaign_id,
         "status": row["status"],
-        "created_at": row["created_at"],
-        "ended_at": row["ended_at"],
+        "created_at": iso_z(row["created_at"]),
+        "ended_at": iso_z(row["ended_at"]),
         "error": row["error"],
         "rule": row["rule"],
         "publish": bool(row["publish"]),

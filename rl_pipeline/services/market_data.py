@@ -15,6 +15,7 @@ from rl_pipeline.market.importer import BatchImport, expand_inputs, import_bar_f
 from rl_pipeline.market.intervals import interval_name
 from rl_pipeline.market.validation import BarValidationError
 from rl_pipeline.store.bars import bar_ranges, delete_bars, list_series
+from rl_pipeline.timestamps import epoch_iso_z
 
 
 def import_market_data(
@@ -57,10 +58,6 @@ def describe_import(batch: BatchImport) -> dict[str, Any]:
     }
 
 
-def utc_text(ts: int) -> str:
-    return pd.Timestamp(ts, unit="s", tz="UTC").isoformat()
-
-
 def list_market_data(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Per stored symbol: interval, calendar, first and last bar, rows, source file(s)."""
     return [
@@ -70,8 +67,8 @@ def list_market_data(conn: sqlite3.Connection) -> list[dict[str, Any]]:
             "interval_seconds": s.interval_seconds,
             "calendar": s.calendar,
             "bars_per_day": s.bars_per_day,
-            "first_bar": utc_text(s.first_ts),
-            "last_bar": utc_text(s.last_ts),
+            "first_bar": epoch_iso_z(s.first_ts),
+            "last_bar": epoch_iso_z(s.last_ts),
             "rows": s.rows,
             "source": s.source,
         }

@@ -11,6 +11,7 @@ from rl_pipeline.config import MistralConfig
 from rl_pipeline.mistral.errors import ModelFileError, ModelNotConfiguredError
 from rl_pipeline.mistral.manager import ServerStatus, StartResult, StopResult, default_manager
 from rl_pipeline.services.config_store import active_session_config
+from rl_pipeline.timestamps import iso_z
 
 
 class ModelPathRefusedError(ModelFileError):
@@ -81,4 +82,6 @@ def stop_mistral_server(conn: sqlite3.Connection) -> StopResult:
 
 
 def mistral_server_status(conn: sqlite3.Connection) -> ServerStatus:
-    return default_manager(mistral_config(conn)).status()
+    """The server's state (``started_at`` as ISO 8601 with Z, like every interface time)."""
+    status = default_manager(mistral_config(conn)).status()
+    return ServerStatus(**{**status, "started_at": iso_z(status["started_at"])})

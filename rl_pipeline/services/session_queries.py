@@ -10,6 +10,7 @@ from typing import Any
 
 from rl_pipeline.services.session_stages import WEIGHTS_PUBLISHED
 from rl_pipeline.store import sessions
+from rl_pipeline.timestamps import iso_z, with_iso_z
 
 
 @dataclass(frozen=True)
@@ -87,8 +88,8 @@ def session_view_json(view: SessionView) -> dict[str, Any]:
     return {
         "session_id": view.session_id,
         "status": view.status,
-        "start_time": view.start_time,
-        "end_time": view.end_time,
+        "start_time": iso_z(view.start_time),
+        "end_time": iso_z(view.end_time),
         "stage": view.stage,
         "error": view.error,
         "trades_by_model": view.trades_by_model,
@@ -98,6 +99,19 @@ def session_view_json(view: SessionView) -> dict[str, Any]:
         "summary": summary or None,
         "report": report,
     }
+
+
+def list_session_views(
+    conn: sqlite3.Connection, status: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """Reinforcement sessions, newest first (``session list``): id, status, times, test period,
+    learning rate, rule, stage, error and trade count. Sessions whose process died are marked
+    failed first."""
+    sessions.fail_orphaned_sessions(conn)
+    return [
+        with_iso_z(row, "start_time", "end_time")
+        for row in sessions.list_sessions(conn, status, limit)
+    ]
 
 
 def format_session_view(view: SessionView) -> str:

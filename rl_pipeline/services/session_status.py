@@ -8,6 +8,7 @@ from typing import Any
 
 from rl_pipeline.services.session_queries import SessionView, get_session_view
 from rl_pipeline.services.session_requests import get_request, launcher_died, queue_position
+from rl_pipeline.timestamps import iso_z
 
 
 def _latest_pending(conn: sqlite3.Connection) -> sqlite3.Row | None:
@@ -24,8 +25,8 @@ def _latest_start(conn: sqlite3.Connection) -> str | None:
 
 
 def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> dict[str, Any]:
-    """Status, stage, error, times and a per-model summary. Raises ``LookupError`` for an
-    unknown session (or when nothing was ever requested)."""
+    """Status, stage, error, times (ISO 8601 with Z) and a per-model summary. Raises
+    ``LookupError`` for an unknown session (or when nothing was ever requested)."""
     if session_id is None:
         pending = _latest_pending(conn)
         started = _latest_start(conn)
@@ -49,7 +50,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
                     else None
                 ),
                 "requested_by": request.requested_by,
-                "requested_at": request.requested_at,
+                "requested_at": iso_z(request.requested_at),
                 "start_time": None,
                 "end_time": None,
                 "models": [],
@@ -66,9 +67,9 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "stage": view.stage,
         "error": view.error,
         "requested_by": request.requested_by if request else None,
-        "requested_at": request.requested_at if request else None,
-        "start_time": view.start_time,
-        "end_time": view.end_time,
+        "requested_at": iso_z(request.requested_at) if request else None,
+        "start_time": iso_z(view.start_time),
+        "end_time": iso_z(view.end_time),
         "models": model_summary(view),
         "history_rows": view.history_rows,
         "not_acting_models": (view.report or {}).get("not_acting_models", {}),

@@ -22,6 +22,7 @@ from rl_pipeline.services.weights import active_models, check_active
 from rl_pipeline.store import ai_models, model_versions
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.model_versions import NewVersion
+from rl_pipeline.timestamps import iso_z
 
 if TYPE_CHECKING:
     from rl_pipeline.backtest.metrics import PerformanceMetrics
@@ -65,7 +66,8 @@ class ModelVersion:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The JSON view (``models versions --json``): ``created_at`` as ISO 8601 with Z."""
+        return asdict(self) | {"created_at": iso_z(self.created_at)}
 
 
 @dataclass(frozen=True)

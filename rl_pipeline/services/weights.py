@@ -3,7 +3,8 @@ Dagster all call these functions.
 
 Rules of a set: all four models, no unknown names, every value a finite real in [0, 1], inactive
 models at 0, and the active models' weights summing to 1 within 1e-6 (or scaled to 1 when the
-caller asks to normalise). A rejected request raises before anything is written.
+caller asks to normalise: the CLI's ``--normalise``, the API's ``"normalize": true``). A
+rejected request raises before anything is written.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rl_pipeline.config_document import WeightVector
 from rl_pipeline.services.weight_changes import apply_weight_change_in
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.connection import transaction
+from rl_pipeline.timestamps import iso_z
 
 SUM_TOLERANCE = 1e-6
 API_FIELDS = {m: f"{m}_weight" for m in MODEL_IDS}
@@ -39,7 +41,7 @@ class WeightValidationError(ValueError):
 @dataclass(frozen=True)
 class WeightsView:
     weights: dict[str, float]
-    last_updated: str  # ISO 8601 UTC of the latest change of any weight
+    last_updated: str | None  # ISO 8601 with Z of the latest change of any weight (None: never)
 
     def as_api(self) -> dict[str, Any]:
         """The body of ``GET /api/models/weights``."""
@@ -52,7 +54,7 @@ def get_weights(conn: sqlite3.Connection) -> WeightsView:
     rows = ai_models.live_models(conn)
     live = {r["model_id"]: float(r["current_weight"]) for r in rows}
     stamps = [r["last_updated"] for r in rows if r["model_id"] in MODEL_IDS and r["last_updated"]]
-    return WeightsView({m: live[m] for m in MODEL_IDS}, _iso_utc(max(stamps)) if stamps else "")
+    return WeightsView({m: live[m] for m in MODEL_IDS}, iso_z(max(stamps)) if stamps else None)
 
 
 def set_weights(
@@ -62,16 +64,25 @@ def set_weights(
     normalise: bool = False,
     reason: str = "manual",
     source: str | None = None,
+    normalise_option: str | None = None,
 ) -> WeightsView:
     """Set all four weights at once (keys: model ids or API field names) in one transaction:
     live weights, history rows (``reason``) and one new model version per model; nothing when
-    they are the live weights already. ``source`` ('cli', 'api', ...) is recorded with it."""
+    they are the live weights already. ``source`` ('cli', 'api', ...) is recorded with it.
+    ``normalise_option`` is how the caller asks to normalise (``--normalise``, ``"normalize":
+    true``): a sum that is not 1 names it."""
     parsed, names = parse_weights(weights)
     details: dict[str, Any] = {"requested": parsed, "normalised": normalise}
     if source is not None:
         details["source"] = source
     with transaction(conn):
-        new = check_active(parsed, active_models(conn), normalise=normalise, names=names)
+        new = check_active(
+            parsed,
+            active_models(conn),
+            normalise=normalise,
+            names=names,
+            normalise_option=normalise_option,
+        )
         apply_weight_change_in(conn, new, reason, details)
         return get_weights(conn)
 
@@ -114,9 +125,12 @@ def check_active(
     normalise: bool = False,
     names: Mapping[str, str] | None = None,
     sum_field: str | None = None,
+    normalise_option: str | None = None,
 ) -> dict[str, float]:
     """The rules that depend on which models are active: inactive ones at 0, active ones summing
-    to 1 (or scaled to sum to 1 when ``normalise``). Returns the weights to store."""
+    to 1 (or scaled to sum to 1 when ``normalise``). Returns the weights to store. A sum that is
+    not 1 names ``normalise_option`` when the caller can normalise (a configuration document
+    or a rollback cannot)."""
     names = names or {m: m for m in weights}
     voting = [m for m in weights if m in active]
     sum_field = sum_field or "+".join(names[m] for m in voting) or "weights"
@@ -141,7 +155,8 @@ def check_active(
             {
                 "field": sum_field,
                 "rule": f"active model weights must sum to 1 (within {SUM_TOLERANCE:g}), "
-                f"got {total!r}; ask to normalise to scale them",
+                f"got {total!r}"
+                + (f"; {normalise_option} scales them to sum to 1" if normalise_option else ""),
             }
         )
     if errors:
@@ -151,8 +166,3 @@ def check_active(
 
 def active_models(conn: sqlite3.Connection) -> set[str]:
     return {r["model_id"] for r in ai_models.live_models(conn) if r["is_active"]}
-
-
-def _iso_utc(stamp: str) -> str:
-    """SQLite's 'YYYY-MM-DD HH:MM:SS' (UTC) as ISO 8601 with a Z."""
-    return stamp.replace(" ", "T") + ("" if stamp.endswith("Z") else "Z")

@@ -10,13 +10,19 @@ from fastapi import APIRouter, Query, Request
 from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.trades import trade_analysis
 from rl_pipeline.analytics.worker import run_in_worker
+from rl_pipeline.api.schemas import TradeAnalysis, error_responses
 from rl_pipeline.api.store import db_path
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
 ModelId = Literal["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
 
 
-@router.get("/trades")
+@router.get(
+    "/trades",
+    response_model=TradeAnalysis,
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 422, e404="unknown session"),
+)
 def trades(
     request: Request,
     session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
@@ -30,8 +36,8 @@ def trades(
     ] = False,
 ) -> dict[str, Any]:
     """Trades by model, symbol, direction and hour of day (trades, win rate, total and average
-    PnL), the PnL distribution (quantiles, histogram) and the best and worst trades. Served
-    from a cache until the store changes."""
+    PnL), the PnL distribution (quantiles, histogram) and the best and worst trades (times in
+    UTC, ISO 8601 with Z). Served from a cache until the store changes."""
     arguments = {
         "session_id": session_id,
         "model_id": model_id,

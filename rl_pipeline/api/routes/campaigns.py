@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Security
 from pydantic import BaseModel, ConfigDict, Field
 
+from rl_pipeline.api.schemas import CampaignView, error_responses
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
 from rl_pipeline.services.campaign import campaign_view, run_campaign
@@ -34,7 +35,13 @@ class RunCampaignRequest(BaseModel):
     publish: bool = Field(False, description="publish each session's weights as live weights")
 
 
-@router.post("/run", dependencies=[Security(bearer_scheme)])
+@router.post(
+    "/run",
+    response_model=CampaignView,
+    response_model_exclude_unset=True,
+    dependencies=[Security(bearer_scheme)],
+    responses=error_responses(401, 422),
+)
 def run(body: RunCampaignRequest, request: Request) -> dict[str, Any]:
     """Run the campaign and return it: sessions, learning curve, tournament and verdict.
     422 names the field when the request cannot run (unknown rule, more days than stored)."""
@@ -45,7 +52,12 @@ def run(body: RunCampaignRequest, request: Request) -> dict[str, Any]:
         )
 
 
-@router.get("")
+@router.get(
+    "",
+    response_model=CampaignView,
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 422, e404="unknown campaign, or none run yet"),
+)
 def show(request: Request, campaign_id: CampaignId = None) -> dict[str, Any]:
     """One campaign (default: the latest); 404 when there is none."""
     with store(request) as conn:

@@ -10,6 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from rl_pipeline import paths
 from rl_pipeline.api.errors import field_error, unprocessable
+from rl_pipeline.api.schemas import (
+    DataDeleteResponse,
+    DataImportResponse,
+    MarketSeries,
+    error_responses,
+)
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
 from rl_pipeline.services.market_data import (
@@ -23,7 +29,14 @@ router = APIRouter(prefix="/api/data", tags=["market data"])
 
 
 class ImportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"paths": ["btc-1h.csv", "stocks/*.csv"], "replace": False, "symbol": None}
+            ]
+        },
+    )
 
     paths: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
@@ -39,7 +52,7 @@ class ImportRequest(BaseModel):
     )
 
 
-@router.get("")
+@router.get("", response_model=list[MarketSeries])
 def list_(request: Request) -> list[dict[str, Any]]:
     """Per stored symbol: interval, calendar, first and last bar, rows, source file(s)."""
     with store(request) as conn:
@@ -48,11 +61,15 @@ def list_(request: Request) -> list[dict[str, Any]]:
 
 @router.post(
     "/import",
+    response_model=DataImportResponse,
     dependencies=[Security(bearer_scheme)],
-    responses={
-        409: {"description": "a bar differs from the stored one (nothing stored)"},
-        422: {"description": "a rejected file or row (nothing stored)"},
-    },
+    responses=error_responses(
+        401,
+        409,
+        422,
+        e409="a bar differs from the stored one (nothing stored)",
+        e422="a rejected file or row, or a path outside the import folder (nothing stored)",
+    ),
 )
 def import_(body: ImportRequest, request: Request) -> dict[str, Any]:
     """Validate every file, then store their bars in one transaction."""
@@ -69,8 +86,11 @@ def import_(body: ImportRequest, request: Request) -> dict[str, Any]:
 
 @router.delete(
     "/{symbol}",
+    response_model=DataDeleteResponse,
     dependencies=[Security(bearer_scheme)],
-    responses={404: {"description": "no bars stored for the symbol"}},
+    responses=error_responses(
+        401, 404, 422, e404="no bars stored for the symbol", e422="a bad from or to"
+    ),
 )
 def delete(
     symbol: str,

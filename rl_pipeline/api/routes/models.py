@@ -9,7 +9,12 @@ from fastapi import APIRouter, Query, Request, Security
 from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.analytics.worker import run_in_worker
-from rl_pipeline.api.schemas import WeightsBody, WeightsResponse
+from rl_pipeline.api.schemas import (
+    PerformanceResponse,
+    WeightsBody,
+    WeightsResponse,
+    error_responses,
+)
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import db_path, store
 from rl_pipeline.services.weights import get_weights, set_weights
@@ -28,16 +33,30 @@ def read_weights(request: Request) -> dict[str, Any]:
     "/weights",
     response_model=WeightsResponse,
     dependencies=[Security(bearer_scheme)],
-    responses={422: {"description": "rejected weights (nothing changed)"}},
+    responses=error_responses(
+        401, 422, e422="rejected weights, every bad field named; nothing changed"
+    ),
 )
 def write_weights(body: WeightsBody, request: Request) -> dict[str, Any]:
     """Set all four weights at once: each in [0, 1], inactive models 0, active ones summing
-    to 1. Logged in the weight history and as a new model version."""
+    to 1 — or, with ``"normalize": true``, scaled to sum to 1. Logged in the weight history and
+    as a new model version."""
     with store(request) as conn:
-        return set_weights(conn, body.model_dump(), normalise=False).as_api()
+        return set_weights(
+            conn,
+            body.weights(),
+            normalise=body.normalize,
+            source="api",
+            normalise_option='"normalize": true',
+        ).as_api()
 
 
-@router.get("/performance")
+@router.get(
+    "/performance",
+    response_model=PerformanceResponse,
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 422, e404="unknown session"),
+)
 def performance(
     request: Request,
     session_id: Annotated[str | None, Query(min_length=1, max_length=200)] = None,

@@ -7,7 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Security
 from fastapi.responses import FileResponse
 
-from rl_pipeline.api.schemas import StartSessionRequest, StartSessionResponse
+from rl_pipeline.api.schemas import (
+    SessionStatus,
+    StartSessionRequest,
+    StartSessionResponse,
+    error_responses,
+)
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
 from rl_pipeline.services.session_launch import launch_session
@@ -18,7 +23,12 @@ router = APIRouter(prefix="/api/reinforcement", tags=["reinforcement"])
 SessionId = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
-@router.post("/start", response_model=StartSessionResponse, dependencies=[Security(bearer_scheme)])
+@router.post(
+    "/start",
+    response_model=StartSessionResponse,
+    dependencies=[Security(bearer_scheme)],
+    responses=error_responses(401, 422, 429),
+)
 def start(body: StartSessionRequest, request: Request) -> StartSessionResponse:
     """Queue a reinforcement session and launch it as a Dagster run; returns at once."""
     with store(request) as conn:
@@ -30,7 +40,17 @@ def start(body: StartSessionRequest, request: Request) -> StartSessionResponse:
     )
 
 
-@router.get("/report", response_class=FileResponse)
+@router.get(
+    "/report",
+    response_class=FileResponse,
+    responses={
+        200: {
+            "description": "the report: one HTML file with its charts inline",
+            "content": {"text/html": {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **error_responses(404, 422, e404="unknown session, or one without a report"),
+    },
+)
 def report(request: Request, session_id: SessionId = None) -> FileResponse:
     """The self-contained HTML report of a completed session (default: the latest); 404 when
     it has none."""
@@ -39,9 +59,15 @@ def report(request: Request, session_id: SessionId = None) -> FileResponse:
     return FileResponse(path, media_type="text/html")
 
 
-@router.get("/status")
+@router.get(
+    "/status",
+    response_model=SessionStatus,
+    response_model_exclude_unset=True,
+    responses=error_responses(404, 422, e404="unknown session, or none requested yet"),
+)
 def status(request: Request, session_id: SessionId = None) -> dict[str, Any]:
     """One session (default: the latest): status (queued, running, completed, failed, stopped),
-    stage, error, times and a per-model summary. 404 for an unknown session."""
+    stage, error, times (UTC, ISO 8601 with Z) and a per-model summary. 404 for an unknown
+    session."""
     with store(request) as conn:
         return session_status(conn, session_id)
