@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -37,8 +36,7 @@ def build_store(folder: Path) -> Path:
     return db
 
 
-CHILD = (
-    """
+CHILD = """
 import json, os, resource, sys, time
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.parallel.session_executor import close_executors
@@ -46,7 +44,7 @@ from rl_pipeline.services.session_stages import run_session
 from rl_pipeline.store.connection import open_store
 conn = open_store(os.environ["RL_PIPELINE_DB"])
 start = time.perf_counter()
-summary = run_session(conn, SessionConfig(test_period_days=%d), publish=True)
+summary = run_session(conn, SessionConfig(test_period_days=TEST_DAYS), publish=True)
 wall = time.perf_counter() - start
 close_executors()
 trades = conn.execute("SELECT COUNT(*), SUM(pnl) FROM trade_results").fetchone()
@@ -54,9 +52,7 @@ own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 print(json.dumps({"wall_s": wall, "peak_rss_mb": own, "peak_worker_rss_mb": workers,
                   "trades": trades[0], "pnl": trades[1]}))
-"""
-    % TEST_DAYS
-)
+""".replace("TEST_DAYS", str(TEST_DAYS))
 
 
 def run_variant(base: Path, folder: Path, name: str, env: dict[str, str]) -> dict:
@@ -84,7 +80,8 @@ def main() -> None:
         t = time.perf_counter()
         base = build_store(folder)
         print(
-            f"store: {SYMBOLS} symbols x {HISTORY_DAYS} days hourly ({time.perf_counter() - t:.1f} s)"
+            f"store: {SYMBOLS} symbols x {HISTORY_DAYS} days hourly "
+            f"({time.perf_counter() - t:.1f} s)"
         )
         results["in_process"] = run_variant(
             base, folder, "inline", {"RL_PIPELINE_EXECUTOR": "in_process"}
@@ -118,7 +115,8 @@ def main() -> None:
     base_wall = results["in_process"]["wall_s"]
     print(f"\n{SYMBOLS}-symbol x {TEST_DAYS}-day session ({os.cpu_count()} cores)")
     print(
-        f"{'executor':<20} {'wall s':>8} {'speed-up':>9} {'peak MB':>9} {'workers MB':>11} {'trades':>7}"
+        f"{'executor':<20} {'wall s':>8} {'speed-up':>9} {'peak MB':>9} {'workers MB':>11} "
+        f"{'trades':>7}"
     )
     for name, r in results.items():
         r["speed_up"] = base_wall / r["wall_s"]

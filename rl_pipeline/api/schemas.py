@@ -208,6 +208,28 @@ class SessionStatus(_View):
 # -- weights and performance -----------------------------------------------------------------------
 
 
+class ReplayBody(_Body):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"source_session_id": "2026-12-02T031401Z-1a2b3c4d"}]},
+    )
+
+    source_session_id: str = Field(
+        min_length=1,
+        max_length=200,
+        description="a completed session (typically a backtest) whose trades go into the live "
+        "weights",
+    )
+
+
+class ReplayResponse(BaseModel):
+    session_id: str = Field(description="the new session that holds the replay")
+    source_session_id: str
+    replayed_trades: int
+    weights_before: dict[str, float] = Field(description="live weights before the replay")
+    weights_after: dict[str, float] = Field(description="live weights after it")
+
+
 class WeightsBody(_Body):
     model_config = ConfigDict(
         extra="forbid",

@@ -41,7 +41,7 @@ from rl_pipeline.store.bars import bar_ranges, read_bars, series_profiles
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
-from rl_pipeline.timestamps import format_time, readable_id
+from rl_pipeline.timestamps import epoch_iso_z, format_time, readable_id
 
 SECONDS_PER_DAY = 86_400
 log = logging.getLogger(__name__)
@@ -239,18 +239,14 @@ def load_market_window(
         "symbols": symbols,
         "skipped_symbols": skipped,
         "test_window": {
-            "start": _iso(test_start),
-            "end": _iso(end),
+            "start": epoch_iso_z(test_start),
+            "end": epoch_iso_z(end),
             "days": config.test_period_days,
         },
     }
     for symbol, why in skipped.items():
         log.warning("session %s: symbol %s skipped: %s", session_id, symbol, why)
     return MarketWindow(SessionHandle(session_id, effective, notes), bars, test_start, end)
-
-
-def _iso(ts: int) -> str:
-    return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _utc(ts: int) -> str:

@@ -56,13 +56,7 @@ def replay_trades(
     source_id: str,
     active: list[str],
 ) -> SessionSummary:
-    rule = WeightRule.from_config(handle.config)
-    if not rule.period.per_trade:
-        raise SessionError(
-            f"source_session_id: session {source_id!r} updates every {rule.update_every}, from "
-            "each model's mark-to-market equity, which is not stored; run a new session instead "
-            "(only per-trade sessions can be replayed from their trades)"
-        )
+    rule = WeightRule.from_config(handle.config)  # per trade: replay_session_weights checked
     trades = results.read_trades(conn, source_id)
     closed = [
         ClosedTrade(
@@ -109,6 +103,13 @@ def replay_session_weights(
 ) -> SessionSummary:
     """Replay ``source_id``'s trades as a new session; returns its summary."""
     config, active = source_session(conn, source_id)
+    rule = WeightRule.from_config(config)
+    if not rule.period.per_trade:  # refused before anything is written
+        raise SessionError(
+            f"source_session_id: session {source_id!r} updates every {rule.update_every}, from "
+            "each model's mark-to-market equity, which is not stored; run a new session instead "
+            "(only per-trade sessions can be replayed from their trades)"
+        )
     handle = open_session(conn, config, session_id, dagster_run_id)
     return replay_trades(conn, handle.session_id, handle, source_id, active)
 

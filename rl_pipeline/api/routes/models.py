@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Security
+from fastapi import APIRouter, HTTPException, Query, Request, Security
 
 from rl_pipeline.analytics.duck import cached_by_data_version
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.schemas import (
     PerformanceResponse,
+    ReplayBody,
+    ReplayResponse,
     WeightsBody,
     WeightsResponse,
     error_responses,
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import db_path, store
+from rl_pipeline.services.session_stages import SessionError
+from rl_pipeline.services.weight_replay import replay_session_weights, replay_view
 from rl_pipeline.services.weights import get_weights, set_weights
+from rl_pipeline.store.ai_models import LiveWeightsChanged
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 
@@ -49,6 +54,37 @@ def write_weights(body: WeightsBody, request: Request) -> dict[str, Any]:
             source="api",
             normalise_option='"normalize": true',
         ).as_api()
+
+
+@router.post(
+    "/weights/replay",
+    response_model=ReplayResponse,
+    dependencies=[Security(bearer_scheme)],
+    responses=error_responses(
+        401,
+        404,
+        409,
+        422,
+        e404="unknown source session",
+        e409="the live weights changed while the replay ran; nothing published",
+        e422="the source session cannot be replayed (not completed, or a period session)",
+    ),
+)
+def replay_weights(body: ReplayBody, request: Request) -> dict[str, Any]:
+    """Replay a completed session's trades (typically a backtest's) into the live weights, as
+    a new session; answers each model's weight before and after."""
+    with store(request) as conn:
+        try:
+            return replay_view(replay_session_weights(conn, body.source_session_id))
+        except SessionError as exc:
+            if "does not exist" in str(exc):
+                raise HTTPException(404, str(exc)) from exc
+            field, _, message = str(exc).partition(": ")
+            raise HTTPException(
+                422, [{"type": "value_error", "loc": ["body", field], "msg": message}]
+            ) from exc
+        except LiveWeightsChanged as exc:
+            raise HTTPException(409, str(exc)) from exc
 
 
 @router.get(
