@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 
 DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
-.PHONY: setup run run-llm test ui api lint format llama-server bench chromium notebook
+.PHONY: setup run run-llm test ui api lint format llama-server bench chromium postgresql notebook
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,8 +64,16 @@ chromium:
 		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		  chromium-headless-shell >/dev/null; }
 
+## PostgreSQL from Debian's packages for the Dagster-on-PostgreSQL test, installed when missing
+## (the test starts and stops its own server in a temp folder; it never uses the package's).
+postgresql:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ echo "installing postgresql (Debian package) for the Dagster-on-PostgreSQL test"; \
+		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		  postgresql >/dev/null; }
+
 ## The whole test suite.
-test: setup chromium
+test: setup chromium postgresql
 	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
 	RL_PIPELINE_CHROMIUM="$$(command -v chromium-headless-shell || command -v chromium)" \
 		$(BIN)/python -m pytest
