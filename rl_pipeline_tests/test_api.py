@@ -38,6 +38,7 @@ ROUTES = {
     ("get", "/api/reinforcement/status"),
     ("get", "/api/models/weights"),
     ("put", "/api/models/weights"),
+    ("post", "/api/models/weights/replay"),
     ("get", "/api/models/performance"),
     ("post", "/api/server/mistral/start"),
     ("post", "/api/server/mistral/stop"),

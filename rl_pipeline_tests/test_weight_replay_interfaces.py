@@ -1,5 +1,6 @@
-"""``rl-pipeline weights replay SOURCE``: a backtest's trades replayed into the live weights, from
-the command line, with every model's weight before and after."""
+"""A backtest's trades replayed into the live weights from the command line
+(``rl-pipeline weights replay SOURCE``) and the API (``POST /api/models/weights/replay``), with
+every model's weight before and after; what cannot be replayed is refused and writes nothing."""
 
 from __future__ import annotations
 
@@ -54,3 +55,37 @@ def test_replaying_a_backtest_applies_the_weights_it_learned(
     assert f"trades of {backtest.session_id} into the live weights" in text.stdout
     lines = {line.split()[0]: line for line in text.stdout.splitlines()[2:]}
     assert lines["lgbm_ai"].split()[1] == f"{view['weights_after']['lgbm_ai']:.4f}"
+
+
+def test_the_api_replays_a_backtest_and_refuses_what_it_cannot_replay(
+    small_store: sqlite3.Connection, db_path: Path
+) -> None:
+    from rl_pipeline_tests.support.api_server import api_server
+
+    live = ai_models.live_weights(small_store)
+    backtest = run_session(small_store, SessionConfig(test_period_days=10))
+    daily = run_session(
+        small_store,
+        SessionConfig(test_period_days=10, weights={"rule": "hedge", "update_every": "1d"}),
+    )
+    with api_server(db_path.parent) as server:
+        before = dump(db_path)
+        unknown = server.call("POST", "/api/models/weights/replay", {"source_session_id": "nope"})
+        assert unknown.status == 404 and "'nope' does not exist" in unknown.body["detail"]
+        periods = server.call(
+            "POST", "/api/models/weights/replay", {"source_session_id": daily.session_id}
+        )
+        assert periods.status == 422
+        assert periods.body["detail"][0]["loc"] == ["body", "source_session_id"]
+        assert "updates every 1d" in periods.body["detail"][0]["msg"]
+        assert dump(db_path) == before, "a refused replay writes nothing"
+
+        done = server.call(
+            "POST", "/api/models/weights/replay", {"source_session_id": backtest.session_id}
+        )
+    assert done.status == 200, done.body
+    assert done.body["weights_before"] == live
+    assert done.body["weights_after"] == pytest.approx(backtest.weights_learned, abs=1e-12)
+    assert ai_models.live_weights(small_store) == pytest.approx(
+        done.body["weights_after"], abs=1e-12
+    )
