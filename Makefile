@@ -9,10 +9,12 @@ DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
 .PHONY: setup run run-llm test ui api lint format llama-server bench chromium postgresql notebook
 
+# setuptools tells every editable install of a package found by `packages.find` to mind
+# same-named folders (there are none): the warning filter keeps the first `make run` quiet.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	PYTHONWARNINGS=ignore:::setuptools.command.editable_wheel $(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
