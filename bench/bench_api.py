@@ -46,7 +46,7 @@ CHEAP_P99_TARGET_MS = 50.0
 def build_store(data: Path) -> None:
     from rl_pipeline.config import SessionConfig
     from rl_pipeline.market.synthetic import generate_default_bars
-    from rl_pipeline.services.session_stages import run_session
+    from rl_pipeline.session.stages import run_session
     from rl_pipeline.store.bars import write_bars
     from rl_pipeline.store.connection import open_store
 

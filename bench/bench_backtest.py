@@ -117,7 +117,7 @@ def bench_default_session() -> dict:
         dagster_wall = time.perf_counter() - start
         code = (
             "import time; from rl_pipeline.config import SessionConfig;"
-            "from rl_pipeline.services.session_stages import run_session;"
+            "from rl_pipeline.session.stages import run_session;"
             "from rl_pipeline.store.connection import open_store;"
             "c = open_store(); t = time.perf_counter();"
             "run_session(c, SessionConfig(), publish=True);"

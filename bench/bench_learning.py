@@ -25,14 +25,14 @@ import pandas as pd
 from rl_pipeline.backtest.metrics import compute_metrics
 from rl_pipeline.backtest.trades import Costs, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.market.setup import init_store
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.campaign import run_campaign
-from rl_pipeline.services.session_report import build_report
-from rl_pipeline.services.session_rows import trade_rows
-from rl_pipeline.services.store_setup import init_store
-from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.campaign import run_campaign
+from rl_pipeline.session.report import build_report
+from rl_pipeline.session.rows import trade_rows
 from rl_pipeline.store.connection import open_store
+from rl_pipeline.weights.learning import learn_weights, learning_inputs
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ("trading_ai", "lava_ai", "lgbm_ai")

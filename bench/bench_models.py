@@ -52,8 +52,8 @@ def model_throughput() -> dict:
 
 
 def session_stages() -> dict:
-    from rl_pipeline.services import session_stages as stages
-    from rl_pipeline.services.store_setup import init_store
+    from rl_pipeline.market.setup import init_store
+    from rl_pipeline.session import stages as stages
     from rl_pipeline.store.connection import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +77,7 @@ def session_stages() -> dict:
         signals = timed("model_signals", stages.compute_signals, conn, sid, window, features)
         outcome = timed("trade_results", stages.run_winrate_test, conn, sid, signals)
         weights = timed("model_weights", stages.apply_reinforcement, conn, sid, outcome)
-        timed("performance_metrics", stages.complete_session, conn, sid, outcome, weights)
+        timed("performance_metrics", stages.measure_and_finish, conn, sid, outcome, weights)
         timings["total"] = time.perf_counter() - total
         timings["trades"] = len(outcome.trades)
         timings["weight_updates_per_second"] = weights.path.updates / timings["model_weights"]

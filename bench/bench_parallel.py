@@ -40,7 +40,7 @@ CHILD = """
 import json, os, resource, sys, time
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.parallel.session_executor import close_executors
-from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
 conn = open_store(os.environ["RL_PIPELINE_DB"])
 start = time.perf_counter()

@@ -12,7 +12,7 @@ import pytest
 from rl_pipeline.analytics.duck import cached_by_data_version, store_connection
 from rl_pipeline.analytics.trades import trade_analysis
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services import session_stages as stages
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.analytics_store import make_session_store
 
@@ -82,8 +82,10 @@ def test_trades_of_a_running_session_count_only_when_asked(store) -> None:
     ).fetchone()[0]
     assert running > 0
     assert trade_analysis(db)["summary"]["trades"] == completed_only
-    assert trade_analysis(db, include_unfinished=True)["summary"]["trades"] == (
-        completed_only + running
-    )
+    everything = trade_analysis(db, include_unfinished=True)
+    assert sid in everything["coverage"]["sessions"]
+    assert everything["coverage"]["stored_trades"] == completed_only + running
+    # The running session tests the same window as the completed one: the same trades, once.
+    assert everything["summary"]["trades"] == completed_only
     assert trade_analysis(db, session_id=sid)["summary"]["trades"] == running
     conn.close()

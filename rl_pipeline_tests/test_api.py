@@ -24,7 +24,7 @@ from rl_pipeline.config import MistralConfig, SessionConfig
 from rl_pipeline.mistral.binary import resolve_server_binary
 from rl_pipeline.mistral.errors import ServerBinaryNotFoundError
 from rl_pipeline.mistral.manager import MistralServerManager
-from rl_pipeline.services.session_requests import request_session
+from rl_pipeline.session.requests import request_session
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.conftest import VENV_BIN
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store

@@ -17,8 +17,8 @@ import pytest
 from rl_pipeline.api.schemas import ErrorMessage, ValidationErrorBody
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.mistral.state import STATE_FILE, ServerState, write_state
-from rl_pipeline.services.campaign import run_campaign
-from rl_pipeline.services.session_requests import request_session
+from rl_pipeline.session.campaign import run_campaign
+from rl_pipeline.session.requests import request_session
 from rl_pipeline.store.connection import open_store
 from rl_pipeline.timestamps import ISO_Z_PATTERN
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store

@@ -23,8 +23,9 @@ from rl_pipeline.market.intervals import (
     resolved_values,
 )
 from rl_pipeline.market.synthetic import generate_default_bars
-from rl_pipeline.services.session_stages import SessionError, run_session
-from rl_pipeline.services.session_status import session_status
+from rl_pipeline.session.stages import run_session
+from rl_pipeline.session.status import session_status
+from rl_pipeline.session.types import SessionError
 from rl_pipeline.store.bars import series_profiles, write_bars
 from rl_pipeline_tests.support.cli import cli
 from rl_pipeline_tests.support.store_state import session_outcome

@@ -13,9 +13,9 @@ import pytest
 
 from rl_pipeline.analytics.campaigns import campaign_learning_curve
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.configuration.store import export_config, import_config
 from rl_pipeline.rl.rules import rule_names
-from rl_pipeline.services.campaign import CampaignError, campaign_view, run_campaign
-from rl_pipeline.services.config_store import export_config, import_config
+from rl_pipeline.session.campaign import CampaignError, campaign_view, run_campaign
 from rl_pipeline.store import ai_models, results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.config_store import (
+from rl_pipeline.configuration.store import (
     ConfigValidationError,
     active_session_config,
     export_config,

@@ -15,8 +15,8 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.dagster_defs.checks.session_checks import verdict
 from rl_pipeline.dagster_defs.definitions import defs
 from rl_pipeline.dagster_defs.resources.store import StoreResource
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_checks import signal_problems
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.checks import signal_problems
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
 from rl_pipeline_tests.support.store_state import session_outcome

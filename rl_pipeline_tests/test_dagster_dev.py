@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.configuration.store import import_config
 from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.mistral.procfs import cmdline
-from rl_pipeline.services.config_store import import_config
 from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
 from rl_pipeline_tests.support.dagster_cli import make_dagster_home
 from rl_pipeline_tests.support.processes import pick_free_port, processes_with_env, wait_until

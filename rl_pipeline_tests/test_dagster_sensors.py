@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.configuration.store import import_config
 from rl_pipeline.dagster_defs.definitions import defs
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.sensors.session_sensors import (
@@ -28,9 +29,8 @@ from rl_pipeline.dagster_defs.sensors.session_sensors import (
     win_rate_degradation_sensor,
 )
 from rl_pipeline.market.synthetic import generate_default_bars
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.config_store import import_config
-from rl_pipeline.services.session_requests import claim_request, get_request, request_session
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.requests import claim_request, get_request, request_session
 from rl_pipeline.store.bars import count_bars
 from rl_pipeline_tests.support.store_state import session_outcome
 

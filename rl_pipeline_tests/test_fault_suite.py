@@ -20,10 +20,10 @@ from rl_pipeline import paths
 from rl_pipeline.analytics.trades import trade_analysis
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.dagster_defs.partitions import PARTITION_TAG
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_launch import launch_session
-from rl_pipeline.services.session_requests import prepare_dagster_home
-from rl_pipeline.services.session_status import session_status
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.launch import launch_session
+from rl_pipeline.session.requests import prepare_dagster_home
+from rl_pipeline.session.status import session_status
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.analytics_store import make_session_store
@@ -44,7 +44,7 @@ END_BOUND_S = 120
 WORKER = """
 import sys
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
 
 conn = open_store(sys.argv[1])

@@ -19,7 +19,7 @@ from rl_pipeline.models.base import ModelContext
 from rl_pipeline.models.lava_ai import LavaAI
 from rl_pipeline.models.lgbm_ai import LGBMAI
 from rl_pipeline.models.walk_forward import forward_labels
-from rl_pipeline.services import session_stages as stages
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store.model_versions import list_versions
 
 DAY = 86_400

@@ -10,17 +10,17 @@ import sqlite3
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.rl.rules import rule_names
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.campaign import run_campaign
-from rl_pipeline.services.config_store import (
+from rl_pipeline.configuration.store import (
     ConfigValidationError,
     active_session_config,
     export_config,
     import_config,
 )
-from rl_pipeline.services.weight_replay import replay_session_weights
+from rl_pipeline.rl.rules import rule_names
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.campaign import run_campaign
 from rl_pipeline.store import ai_models, results
+from rl_pipeline.weights.replay import replay_session_weights
 from rl_pipeline_tests.support.cli import cli
 
 CONFIG = SessionConfig(test_period_days=10)

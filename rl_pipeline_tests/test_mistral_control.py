@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rl_pipeline.configuration.store import export_config, import_config
 from rl_pipeline.mistral.binary import resolve_server_binary
-from rl_pipeline.services.config_store import export_config, import_config
-from rl_pipeline.services.mistral_control import (
+from rl_pipeline.mistral.control import (
     ModelPathRefusedError,
     start_mistral_server,
     stop_mistral_server,

@@ -18,11 +18,11 @@ import yaml
 from rl_pipeline.config import MistralConfig, SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
 from rl_pipeline.mistral.binary import resolve_server_binary
+from rl_pipeline.mistral.endpoint import find_llm_with_manager
 from rl_pipeline.mistral.manager import DEFAULT_EXTRA_ARGS, MistralServerManager
 from rl_pipeline.models.base import LLMEndpoint
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.llm_endpoint import find_llm_with_manager
-from rl_pipeline.services.session_report import signal_matrices
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.report import signal_matrices
 from rl_pipeline.store import results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store

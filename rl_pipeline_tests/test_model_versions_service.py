@@ -12,19 +12,19 @@ from pathlib import Path
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.versions import (
-    RollbackError,
-    list_versions,
-    rollback,
-    rollback_weights,
-)
-from rl_pipeline.services.weights import set_weights
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store import sessions
 from rl_pipeline.store.ai_models import live_weights as live
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
 from rl_pipeline.store.results import read_metrics
+from rl_pipeline.weights.live import set_weights
+from rl_pipeline.weights.versions import (
+    RollbackError,
+    list_versions,
+    rollback,
+    rollback_weights,
+)
 from rl_pipeline_tests.support.store_state import dump
 
 FIRST = {"trading_ai": 0.1, "lava_ai": 0.2, "lgbm_ai": 0.3, "mistral_ai": 0.4}

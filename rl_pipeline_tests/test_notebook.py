@@ -14,8 +14,8 @@ from nbclient import NotebookClient
 
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.campaign import run_campaign
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.campaign import run_campaign
 from rl_pipeline_tests.conftest import PROJECT_ROOT
 from rl_pipeline_tests.support.analytics_store import dump
 

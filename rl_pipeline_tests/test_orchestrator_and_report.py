@@ -11,7 +11,7 @@ import pytest
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
 from rl_pipeline.rl.weight_update import WeightPath
-from rl_pipeline.services import session_stages as stages
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store import results
 
 T0 = 1_767_225_600  # 2026-01-01 00:00:00 UTC

@@ -15,7 +15,7 @@ import pytest
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.parallel.executors import InProcessExecutor, ProcessPoolTaskExecutor
 from rl_pipeline.parallel.session_executor import close_executors
-from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
 

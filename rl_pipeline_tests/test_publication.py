@@ -12,12 +12,13 @@ import pandas as pd
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_status import session_status
-from rl_pipeline.services.weights import set_weights
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.lifecycle import complete_session
+from rl_pipeline.session.status import session_status
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
+from rl_pipeline.weights.live import set_weights
 
 CONFIG = SessionConfig(test_period_days=10, backtest={"history_days": 10})
 MANUAL = {"trading_ai": 0.4, "lava_ai": 0.3, "lgbm_ai": 0.2, "mistral_ai": 0.1}
@@ -54,13 +55,13 @@ def test_second_of_two_overlapping_sessions_is_refused_not_lost(small_store) -> 
     assert a[2].live_before == b[2].live_before == start
 
     # b publishes first: its history rows move after a's, so the chain holds.
-    published = stages.complete_session(small_store, b[0], b[1], b[2])
+    published = stages.measure_and_finish(small_store, b[0], b[1], b[2])
     assert ai_models.live_weights(small_store) == published.weights_after
     assert session_status(small_store, b[0])["weights_outcome"] == "published"
     assert_history_is_one_chain_ignoring(small_store, a[0])
 
     with pytest.raises(ai_models.LiveWeightsChanged, match="changed since this session read"):
-        stages.complete_session(small_store, a[0], a[1], a[2])
+        stages.measure_and_finish(small_store, a[0], a[1], a[2])
     # a did not overwrite b: the live weights are still b's, and a ended failed with the reason.
     assert ai_models.live_weights(small_store) == published.weights_after
     status = session_status(small_store, a[0])
@@ -85,7 +86,7 @@ def test_weight_set_during_a_session_wins_and_the_session_says_so(small_store) -
     sid, outcome, weights = up_to_weights(small_store, CONFIG)
     set_weights(small_store, MANUAL)
     with pytest.raises(ai_models.LiveWeightsChanged):
-        stages.complete_session(small_store, sid, outcome, weights)
+        stages.measure_and_finish(small_store, sid, outcome, weights)
     assert ai_models.live_weights(small_store) == MANUAL
     status = session_status(small_store, sid)
     assert status["status"] == "failed"
@@ -96,13 +97,13 @@ def test_weight_set_during_a_session_wins_and_the_session_says_so(small_store) -
 def test_set_that_changes_nothing_still_lets_the_session_publish_in_order(small_store) -> None:
     """A change recorded without moving a weight (a rollback to the current weight) lands
     between the session's history and its publication; the chain must still hold."""
-    from rl_pipeline.services.weight_changes import apply_weight_change_in
     from rl_pipeline.store.connection import transaction
+    from rl_pipeline.weights.changes import apply_weight_change_in
 
     sid, outcome, weights = up_to_weights(small_store, CONFIG)
     with transaction(small_store):
         apply_weight_change_in(small_store, {}, "rollback", {}, always_record=("lava_ai",))
-    summary = stages.complete_session(small_store, sid, outcome, weights)
+    summary = stages.measure_and_finish(small_store, sid, outcome, weights)
     assert ai_models.live_weights(small_store) == summary.weights_after
     assert session_status(small_store, sid)["weights_outcome"] == "published"
     assert_history_is_one_chain(small_store)
@@ -110,14 +111,14 @@ def test_set_that_changes_nothing_still_lets_the_session_publish_in_order(small_
 
 def test_publishing_without_the_start_weights_is_a_programming_error(small_store) -> None:
     with pytest.raises(ValueError, match="started_from"):
-        stages.record_completion(small_store, "x", "{}", [], {"lava_ai": 1.0})
+        complete_session(small_store, "x", "{}", [], {"lava_ai": 1.0})
 
 
 SESSION_WORKER = """
 import sys, time
 from pathlib import Path
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
 
 db, rate, go, out = sys.argv[1], float(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4])
@@ -135,8 +136,9 @@ except Exception as exc:
 SETTER_WORKER = """
 import sys, time
 from pathlib import Path
-from rl_pipeline.services.weights import set_weights
+from rl_pipeline.weights.live import set_weights
 from rl_pipeline.store.connection import open_store
+from rl_pipeline.session.lifecycle import complete_session
 
 db, go = sys.argv[1], Path(sys.argv[2])
 conn = open_store(db)

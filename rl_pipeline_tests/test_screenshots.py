@@ -14,7 +14,7 @@ import matplotlib.image
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services import session_stages as stages
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.api_server import api_server
 

@@ -18,14 +18,15 @@ from rl_pipeline import paths
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.mistral.procfs import start_ticks
 from rl_pipeline.operations_config import OperationsConfig
-from rl_pipeline.services.session_requests import (
+from rl_pipeline.session.lifecycle import fail_orphaned_sessions
+from rl_pipeline.session.requests import (
     QueueFull,
     claim_next,
     launcher_died,
     queue_position,
     request_session,
 )
-from rl_pipeline.services.session_status import session_status
+from rl_pipeline.session.status import session_status
 from rl_pipeline.store import sessions
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.analytics_store import dump
@@ -110,11 +111,11 @@ def test_a_session_whose_pid_was_reused_fails_and_loses_its_artifacts(
     artifacts = paths.artifacts_dir() / "s1"
     artifacts.mkdir(parents=True)
     (artifacts / "model.txt").write_text("trained")
-    assert sessions.fail_orphaned_sessions(conn) == []  # this process owns it
+    assert fail_orphaned_sessions(conn) == []  # this process owns it
     conn.execute(
         "UPDATE session_runs SET pid_start_ticks = pid_start_ticks - 1 WHERE session_id = 's1'"
     )
-    assert sessions.fail_orphaned_sessions(conn) == ["s1"]
+    assert fail_orphaned_sessions(conn) == ["s1"]
     row = conn.execute(
         "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
         "USING (session_id)"

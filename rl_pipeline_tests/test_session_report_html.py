@@ -8,7 +8,7 @@ import sqlite3
 
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.rl.rules import rule_names
-from rl_pipeline.services import session_stages as stages
+from rl_pipeline.session import stages as stages
 from rl_pipeline.store import results
 from rl_pipeline_tests.support.cli import cli
 

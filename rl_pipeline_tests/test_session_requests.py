@@ -6,8 +6,8 @@ import sqlite3
 import subprocess
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.session_requests import claim_request, request_session
-from rl_pipeline.services.session_status import session_status
+from rl_pipeline.session.requests import claim_request, request_session
+from rl_pipeline.session.status import session_status
 
 
 def test_a_request_is_claimed_once(conn: sqlite3.Connection) -> None:

@@ -15,8 +15,8 @@ import pytest
 from rl_pipeline.config import SessionConfig, WeightRuleConfig
 from rl_pipeline.models.registry import MODEL_FACTORIES
 from rl_pipeline.models.trading_ai import TradingAI
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_queries import get_session_view
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.queries import get_session_view
 from rl_pipeline.store import ai_models, results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
@@ -175,7 +175,7 @@ def test_session_of_a_killed_process_is_never_left_running(small_store, db_path:
     script = (
         "import os, signal, sys\n"
         "from rl_pipeline.config import SessionConfig, WeightRuleConfig\n"
-        "from rl_pipeline.services import session_stages as s\n"
+        "from rl_pipeline.session import stages as s\n"
         "from rl_pipeline.store.connection import open_store\n"
         "s.open_session(open_store(sys.argv[1]), SessionConfig(), 'killed')\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -265,7 +265,7 @@ def test_no_look_ahead_through_the_whole_session(tmp_path: Path, small_bars: pd.
 def test_backtest_session_shows_learned_weights_beside_the_unchanged_live_ones(
     small_store: sqlite3.Connection, small_bars: pd.DataFrame
 ) -> None:
-    from rl_pipeline.services.session_queries import format_session_view, session_view_json
+    from rl_pipeline.session.queries import format_session_view, session_view_json
 
     live = ai_models.live_weights(small_store)
     summary = stages.run_session(small_store, CONFIG)  # from Python: publishes only when asked

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.session_stages import run_session
+from rl_pipeline.session.stages import run_session
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.support.analytics_store import dump
 from rl_pipeline_tests.support.cli import cli

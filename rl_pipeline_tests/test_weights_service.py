@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from rl_pipeline.services.weights import WeightValidationError, get_weights, set_weights
 from rl_pipeline.store import sessions
 from rl_pipeline.store.ai_models import live_weights as live
 from rl_pipeline.store.connection import open_store
+from rl_pipeline.weights.live import WeightValidationError, get_weights, set_weights
 from rl_pipeline_tests.support.store_state import dump
 
 SEED = {"trading_ai": 0.25, "lava_ai": 0.35, "lgbm_ai": 0.40, "mistral_ai": 0.0}
@@ -199,7 +199,7 @@ def test_only_active_models_count_and_inactive_ones_hold_zero(conn: sqlite3.Conn
 WORKER = """
 import json, os, sys, time
 from pathlib import Path
-from rl_pipeline.services.weights import set_weights
+from rl_pipeline.weights.live import set_weights
 from rl_pipeline.store.connection import open_store
 
 db, worker, ready = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from rl_pipeline.analytics.trades import InvalidFilterError
+from rl_pipeline.configuration.store import DOCUMENT, ConfigValidationError
 from rl_pipeline.market.validation import BarValidationError
 from rl_pipeline.mistral.errors import (
     LockTimeoutError,
@@ -22,11 +23,10 @@ from rl_pipeline.mistral.errors import (
     PortInUseError,
     ServerAlreadyRunningError,
 )
-from rl_pipeline.services.campaign import CampaignError
-from rl_pipeline.services.config_store import DOCUMENT, ConfigValidationError
-from rl_pipeline.services.session_requests import QueueFull
-from rl_pipeline.services.weights import WeightValidationError
+from rl_pipeline.session.campaign import CampaignError
+from rl_pipeline.session.requests import QueueFull
 from rl_pipeline.store.bars import BarConflictError
+from rl_pipeline.weights.live import WeightValidationError
 
 log = logging.getLogger("rl_pipeline.api")
 CONFLICTS = (ServerAlreadyRunningError, PortInUseError, LockTimeoutError)

@@ -1,4 +1,4 @@
-"""``rl-pipeline campaign run|show|list``: a thin click adapter over ``services.campaign``."""
+"""``rl-pipeline campaign run|show|list``: a thin click adapter over ``session.campaign``."""
 
 from __future__ import annotations
 
@@ -38,8 +38,8 @@ def run(
 ) -> None:
     """Run SESSIONS consecutive sessions of TEST_PERIOD_DAYS ending at the last stored bar,
     each starting from the previous one's final weights, in this process."""
-    from rl_pipeline.services.campaign import CampaignError, run_campaign
-    from rl_pipeline.services.config_store import active_session_config
+    from rl_pipeline.configuration.store import active_session_config
+    from rl_pipeline.session.campaign import CampaignError, run_campaign
     from rl_pipeline.store.connection import open_store
 
     start_logging("cli")
@@ -72,7 +72,7 @@ def run(
 @click.option("--json", "as_json", is_flag=True, help="Print the campaign as JSON.")
 def show(campaign_id: str | None, as_json: bool) -> None:
     """A campaign (default: the latest): its learning curve and verdict."""
-    from rl_pipeline.services.campaign import campaign_view
+    from rl_pipeline.session.campaign import campaign_view
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()
@@ -87,7 +87,7 @@ def show(campaign_id: str | None, as_json: bool) -> None:
 
 def format_campaign(view: dict[str, Any]) -> str:
     """The learning curve (cumulative P&L after each session) and the verdict."""
-    from rl_pipeline.services.session_queries import format_interval
+    from rl_pipeline.session.queries import format_interval
 
     lines = [
         f"campaign {view['campaign_id']}: {view['status']}, {len(view['sessions'])} sessions of "

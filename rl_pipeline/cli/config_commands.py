@@ -1,4 +1,4 @@
-"""``rl-pipeline config export|import``: a thin click adapter over ``services.config_store``."""
+"""``rl-pipeline config export|import``: a thin click adapter over ``configuration.store``."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def config() -> None:
 )
 def export(output: str | None) -> None:
     """The active configuration with the live weights."""
-    from rl_pipeline.services.config_store import export_config, render
+    from rl_pipeline.configuration.store import export_config, render
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()
@@ -40,7 +40,7 @@ def export(output: str | None) -> None:
 @click.argument("file")
 def import_(file: str) -> None:
     """Validate FILE (`-` for stdin) as a whole, then make it the active configuration."""
-    from rl_pipeline.services.config_store import ConfigValidationError, import_config
+    from rl_pipeline.configuration.store import ConfigValidationError, import_config
     from rl_pipeline.store.connection import open_store
 
     if file == "-":

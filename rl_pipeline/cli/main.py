@@ -50,7 +50,7 @@ def main(ctx: click.Context) -> None:
 )
 def init(no_default_data: bool) -> None:
     """Create or migrate the store; load the default data set when it has no bars."""
-    from rl_pipeline.services.store_setup import init_store
+    from rl_pipeline.market.setup import init_store
 
     status = init_store(seed_default_data=not no_default_data)
     click.echo(f"store {status.db_path}: {status.bars} bars ({status.seeded_bars} loaded now)")
@@ -89,7 +89,7 @@ def session_new() -> None:
 def session_show(session_id: str | None, as_json: bool, show_config: bool) -> None:
     """Summary of SESSION_ID (default: the latest session): per-model results, the ensemble
     report, the rule tournament and the verdict on learning."""
-    from rl_pipeline.services.session_queries import (
+    from rl_pipeline.session.queries import (
         format_session_view,
         get_session_view,
         session_view_json,
@@ -124,7 +124,7 @@ def session_show(session_id: str | None, as_json: bool, show_config: bool) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the sessions as JSON.")
 def session_list(status: str | None, limit: int, as_json: bool) -> None:
     """Reinforcement sessions, newest first (times in UTC, ISO 8601 with Z)."""
-    from rl_pipeline.services.session_queries import list_session_views
+    from rl_pipeline.session.queries import list_session_views
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()
@@ -155,7 +155,7 @@ def session_report(session_id: str | None, open_it: bool) -> None:
     """Print the path of SESSION_ID's self-contained HTML report (default: the latest)."""
     import webbrowser
 
-    from rl_pipeline.services.session_queries import session_report_file
+    from rl_pipeline.session.queries import session_report_file
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()

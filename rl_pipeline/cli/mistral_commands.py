@@ -13,13 +13,13 @@ from contextlib import contextmanager
 
 import click
 
-from rl_pipeline.mistral.errors import MistralServerError
-from rl_pipeline.mistral.manager import ServerStatus
-from rl_pipeline.services.mistral_control import (
+from rl_pipeline.mistral.control import (
     mistral_server_status,
     start_mistral_server,
     stop_mistral_server,
 )
+from rl_pipeline.mistral.errors import MistralServerError
+from rl_pipeline.mistral.manager import ServerStatus
 from rl_pipeline.store.connection import open_store
 
 

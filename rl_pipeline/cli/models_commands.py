@@ -1,4 +1,4 @@
-"""``rl-pipeline models versions|rollback``: a thin click adapter over ``services.versions``."""
+"""``rl-pipeline models versions|rollback``: a thin click adapter over ``weights.versions``."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def models() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the versions as JSON.")
 def versions(model_id: str, as_json: bool) -> None:
     """Every version of MODEL_ID, oldest first, with its parent."""
-    from rl_pipeline.services.versions import list_versions
     from rl_pipeline.store.connection import open_store
+    from rl_pipeline.weights.versions import list_versions
 
     conn = open_store()
     try:
@@ -50,8 +50,8 @@ def versions(model_id: str, as_json: bool) -> None:
 def rollback(model_id: str, version_number: int) -> None:
     """Restore MODEL_ID's weight of VERSION_NUMBER (the other active models share the rest in
     proportion to their weights)."""
-    from rl_pipeline.services.versions import rollback as rollback_version
     from rl_pipeline.store.connection import open_store
+    from rl_pipeline.weights.versions import rollback as rollback_version
 
     conn = open_store()
     try:

@@ -74,8 +74,8 @@ def session_start(
 ) -> None:
     """Start a reinforcement session as a Dagster run and print its id (at once, or with
     --wait when it has ended; exit code 1 unless it completed)."""
-    from rl_pipeline.services.session_launch import launch_session
-    from rl_pipeline.services.session_requests import QueueFull
+    from rl_pipeline.session.launch import launch_session
+    from rl_pipeline.session.requests import QueueFull
     from rl_pipeline.store.connection import open_store
 
     start_logging("cli")
@@ -85,7 +85,7 @@ def session_start(
         "reward_multiplier": reward_multiplier,
         "punishment_multiplier": punishment_multiplier,
     }
-    from rl_pipeline.services.session_launch import merged
+    from rl_pipeline.session.launch import merged
 
     flags: dict = {k: v for k, v in given.items() if v is not None}
     sections = {
@@ -144,8 +144,8 @@ def _emit_started(session_id: str, minutes: int, as_json: bool) -> None:
 
 
 def _follow(conn, session_id: str, timeout: float, as_json: bool) -> None:
-    from rl_pipeline.services.session_queries import format_session_view, get_session_view
-    from rl_pipeline.services.session_status import session_status
+    from rl_pipeline.session.queries import format_session_view, get_session_view
+    from rl_pipeline.session.status import session_status
 
     deadline = time.monotonic() + timeout
     last = None

@@ -1,5 +1,5 @@
-"""``rl-pipeline weights show|set|replay``: a thin click adapter over ``services.weights`` and
-``services.weight_replay``."""
+"""``rl-pipeline weights show|set|replay``: a thin click adapter over ``weights.live`` and
+``weights.replay``."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ def weights() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the API view as JSON.")
 def show(as_json: bool) -> None:
     """The live weight of each model and when they last changed."""
-    from rl_pipeline.services.weights import get_weights
     from rl_pipeline.store.connection import open_store
+    from rl_pipeline.weights.live import get_weights
 
     conn = open_store()
     try:
@@ -46,8 +46,8 @@ def show(as_json: bool) -> None:
 )
 def set_(normalise: bool, **given: float | None) -> None:
     """Set all four weights at once (the active ones must sum to 1 unless --normalise)."""
-    from rl_pipeline.services.weights import WeightValidationError, set_weights
     from rl_pipeline.store.connection import open_store
+    from rl_pipeline.weights.live import WeightValidationError, set_weights
 
     # Options left out are not passed, so the service names every missing model at once.
     requested = {m: given[m] for m in MODEL_IDS if given.get(m) is not None}
@@ -70,10 +70,10 @@ def set_(normalise: bool, **given: float | None) -> None:
 def replay(source_session_id: str, as_json: bool) -> None:
     """Replay the trades of SOURCE_SESSION_ID (a completed session, typically a backtest) into
     the live weights, as a new session; prints each model's weight before and after."""
-    from rl_pipeline.services.session_stages import SessionError
-    from rl_pipeline.services.weight_replay import replay_session_weights, replay_view
+    from rl_pipeline.session.types import SessionError
     from rl_pipeline.store.ai_models import LiveWeightsChanged
     from rl_pipeline.store.connection import open_store
+    from rl_pipeline.weights.replay import replay_session_weights, replay_view
 
     conn = open_store()
     try:

@@ -9,8 +9,8 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from rl_pipeline.services.campaign import CampaignError
-from rl_pipeline.services.session_stages import SessionError
+from rl_pipeline.session.campaign import CampaignError
+from rl_pipeline.session.types import SessionError
 
 # Errors whose message already says what is wrong (the field and the rule).
 PROJECT_ERRORS = (SessionError, CampaignError)

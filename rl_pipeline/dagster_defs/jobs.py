@@ -7,8 +7,9 @@ from rl_pipeline.dagster_defs import metadata as md
 from rl_pipeline.dagster_defs.assets.session_assets import BACKTEST_JOB, SESSION_ASSETS
 from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.resources.store import StoreResource
-from rl_pipeline.services.weight_replay import replay_session_weights
+from rl_pipeline.session.lifecycle import fail_session
 from rl_pipeline.store import sessions
+from rl_pipeline.weights.replay import replay_session_weights
 
 
 @dg.failure_hook(required_resource_keys={"store"})
@@ -16,15 +17,10 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
     """A step that failed outside a service stage still ends its session as 'failed'."""
     store: StoreResource = context.resources.store
     with store.connection() as conn:
-        rows = conn.execute(
-            "SELECT r.session_id FROM session_runs r JOIN reinforcement_sessions s "
-            "USING (session_id) WHERE r.dagster_run_id = ? AND s.status = 'running'",
-            (context.run_id,),
-        ).fetchall()
         error = context.op_exception
-        for row in rows:
-            sessions.mark_failed(
-                conn, row[0], f"step {context.step_key} failed: {type(error).__name__}: {error}"
+        for session_id in sessions.running_sessions_of_run(conn, context.run_id):
+            fail_session(
+                conn, session_id, f"{type(error).__name__}: {error}", stage=context.step_key
             )
 
 

@@ -14,7 +14,8 @@ import dagster as dg
 
 from rl_pipeline import paths
 from rl_pipeline.dagster_defs.partitions import PARTITION_TAG, SESSION_PARTITIONS
-from rl_pipeline.services.session_requests import JOB_NAME, dispatch, run_config_for
+from rl_pipeline.session.lifecycle import fail_orphaned_sessions, fail_session
+from rl_pipeline.session.requests import JOB_NAME, dispatch, run_config_for
 from rl_pipeline.store import sessions
 from rl_pipeline.store.connection import open_store
 
@@ -77,7 +78,7 @@ def end_dead_runs() -> list[str]:
     the next session starts. Returns the run ids failed now."""
     conn = open_store()
     try:
-        sessions.fail_orphaned_sessions(conn)
+        fail_orphaned_sessions(conn)
         with dg.DagsterInstance.get() as instance:
             failed = []
             for run in instance.get_runs(dg.RunsFilter(statuses=list(UNFINISHED))):
@@ -96,7 +97,7 @@ def end_killed_run(session_id: str, reason: str) -> None:
     """Mark the session failed (its rows and artifacts dropped) and its Dagster run failed."""
     conn = open_store()
     try:
-        sessions.mark_failed(conn, session_id, reason)
+        fail_session(conn, session_id, reason)
     finally:
         conn.close()
     with dg.DagsterInstance.get() as instance:

@@ -154,3 +154,8 @@ def open_store(db_path: Path | str | None = None) -> sqlite3.Connection:
     conn = connect(db_path)
     migrate(conn)
     return conn
+
+
+def database_path(conn: sqlite3.Connection) -> str:
+    """The file of the connection's main database."""
+    return conn.execute("PRAGMA database_list").fetchone()["file"]

@@ -146,3 +146,21 @@ def read_metrics(conn: sqlite3.Connection, session_id: str) -> pd.DataFrame:
         (session_id,),
     )
     return pd.DataFrame(cursor.fetchall(), columns=list(METRIC_COLUMNS))
+
+
+def trades_by_model(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:
+    return dict(
+        conn.execute(
+            "SELECT ai_model_id, COUNT(*) FROM trade_results WHERE session_id = ? "
+            "GROUP BY ai_model_id",
+            (session_id,),
+        ).fetchall()
+    )
+
+
+def history_count(conn: sqlite3.Connection, session_id: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT COUNT(*) FROM model_weight_history WHERE session_id = ?", (session_id,)
+        ).fetchone()[0]
+    )

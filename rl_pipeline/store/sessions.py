@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
-from pathlib import Path
 
-from rl_pipeline import paths
 from rl_pipeline.mistral.procfs import is_same_process, start_ticks
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.weight_changes import IS_REINFORCEMENT_SESSION_SQL
@@ -124,14 +121,10 @@ def require_running(conn: sqlite3.Connection, session_id: str) -> None:
         raise RuntimeError(f"session {session_id!r} is {row['status']}, not running")
 
 
-def session_artifacts_dir(session_id: str) -> Path:
-    """Models trained in a session are saved here (removed again if the session fails)."""
-    return paths.artifacts_dir() / session_id
-
-
 def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> bool:
-    """End a running session as failed: drop every row it wrote and its model artifacts, keep
-    the session row and the error. A session that already ended is left alone (False)."""
+    """End a running session as failed: drop every row it wrote, keep the session row and the
+    error. A session that already ended is left alone (False). Use
+    ``rl_pipeline.session.lifecycle.fail_session``, which also removes its files."""
     with transaction(conn):
         row = conn.execute(
             "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
@@ -150,7 +143,6 @@ def mark_failed(conn: sqlite3.Connection, session_id: str, error: str) -> bool:
             "WHERE session_id = ?",
             (error[:4000], session_id),
         )
-    shutil.rmtree(session_artifacts_dir(session_id), ignore_errors=True)
     return True
 
 
@@ -162,13 +154,106 @@ def owner_alive(pid: int | None, ticks: int | None) -> bool:
     return is_same_process(pid, ticks) if ticks is not None else pid_alive(pid)
 
 
-def fail_orphaned_sessions(conn: sqlite3.Connection) -> list[str]:
-    """Sessions left 'running' by a process that no longer exists become 'failed'."""
+def orphaned_sessions(conn: sqlite3.Connection) -> list[str]:
+    """Sessions 'running' whose owning process no longer exists."""
     rows = conn.execute(
         "SELECT s.session_id, r.pid, r.pid_start_ticks FROM reinforcement_sessions s "
         "LEFT JOIN session_runs r USING (session_id) WHERE s.status = 'running'"
     ).fetchall()
-    orphaned = [r["session_id"] for r in rows if not owner_alive(r["pid"], r["pid_start_ticks"])]
-    for session_id in orphaned:
-        mark_failed(conn, session_id, "the process running this session ended before it finished")
-    return orphaned
+    return [r["session_id"] for r in rows if not owner_alive(r["pid"], r["pid_start_ticks"])]
+
+
+def session_exists(conn: sqlite3.Connection, session_id: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
+        ).fetchone()
+        is not None
+    )
+
+
+def latest_start_time(conn: sqlite3.Connection) -> str | None:
+    return conn.execute("SELECT MAX(start_time) FROM reinforcement_sessions").fetchone()[0]
+
+
+def save_report_in(conn: sqlite3.Connection, session_id: str, report_json: str) -> None:
+    """The session's summary and report (the caller holds the transaction)."""
+    conn.execute(
+        "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
+        (session_id, report_json),
+    )
+
+
+def read_report(conn: sqlite3.Connection, session_id: str) -> str | None:
+    row = conn.execute(
+        "SELECT report FROM session_reports WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def mark_completed_in(
+    conn: sqlite3.Connection, session_id: str, stage: str, weights_outcome: str
+) -> None:
+    """Status 'completed', its end time, last stage and weights outcome (caller's transaction)."""
+    conn.execute(
+        "UPDATE reinforcement_sessions SET status = 'completed', end_time = CURRENT_TIMESTAMP "
+        "WHERE session_id = ?",
+        (session_id,),
+    )
+    conn.execute(
+        "UPDATE session_runs SET stage = ?, weights_outcome = ?, updated_at = CURRENT_TIMESTAMP "
+        "WHERE session_id = ?",
+        (stage, weights_outcome, session_id),
+    )
+
+
+def set_weights_outcome(conn: sqlite3.Connection, session_id: str, outcome: str) -> None:
+    with transaction(conn):
+        conn.execute(
+            "UPDATE session_runs SET weights_outcome = ? WHERE session_id = ?",
+            (outcome, session_id),
+        )
+
+
+def completed_reports(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(session id, report JSON) of completed sessions with a report, latest ended first."""
+    return [
+        (r[0], r[1])
+        for r in conn.execute(
+            "SELECT s.session_id, r.report FROM reinforcement_sessions s "
+            "JOIN session_reports r USING (session_id) WHERE s.status = 'completed' "
+            "ORDER BY s.end_time DESC, s.rowid DESC"
+        )
+    ]
+
+
+def status_configuration_report(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
+    """A session's status, configuration JSON and report JSON (None: no such session)."""
+    return conn.execute(
+        "SELECT s.status, s.configuration, r.report FROM reinforcement_sessions s "
+        "LEFT JOIN session_reports r USING (session_id) WHERE s.session_id = ?",
+        (session_id,),
+    ).fetchone()
+
+
+def recent_durations_s(conn: sqlite3.Connection, sessions: int) -> list[float]:
+    """Wall seconds of the latest ``sessions`` completed sessions."""
+    rows = conn.execute(
+        "SELECT (julianday(end_time) - julianday(start_time)) * 86400.0 FROM "
+        "reinforcement_sessions WHERE status = 'completed' AND end_time IS NOT NULL "
+        "ORDER BY start_time DESC, rowid DESC LIMIT ?",
+        (sessions,),
+    ).fetchall()
+    return [float(r[0]) for r in rows if r[0] is not None]
+
+
+def running_sessions_of_run(conn: sqlite3.Connection, dagster_run_id: str) -> list[str]:
+    """Sessions still running that the Dagster run opened."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT r.session_id FROM session_runs r JOIN reinforcement_sessions s "
+            "USING (session_id) WHERE r.dagster_run_id = ? AND s.status = 'running'",
+            (dagster_run_id,),
+        )
+    ]

@@ -11,8 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from rl_pipeline.api.schemas import CampaignView, error_responses
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
-from rl_pipeline.services.campaign import campaign_view, run_campaign
-from rl_pipeline.services.config_store import active_session_config
+from rl_pipeline.configuration.store import active_session_config
+from rl_pipeline.session.campaign import campaign_view, run_campaign
 
 router = APIRouter(prefix="/api/campaigns", tags=["campaigns"])
 CampaignId = Annotated[str | None, Query(min_length=1, max_length=200)]

@@ -15,7 +15,7 @@ from rl_pipeline.api.schemas import (
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
-from rl_pipeline.services.config_store import export_config, import_config
+from rl_pipeline.configuration.store import export_config, import_config
 
 router = APIRouter(prefix="/api/config", tags=["configuration"])
 

@@ -15,9 +15,9 @@ from rl_pipeline.api.schemas import (
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
-from rl_pipeline.services.session_launch import launch_session
-from rl_pipeline.services.session_queries import session_report_file
-from rl_pipeline.services.session_status import session_status
+from rl_pipeline.session.launch import launch_session
+from rl_pipeline.session.queries import session_report_file
+from rl_pipeline.session.status import session_status
 
 router = APIRouter(prefix="/api/reinforcement", tags=["reinforcement"])
 SessionId = Annotated[str | None, Query(min_length=1, max_length=200)]

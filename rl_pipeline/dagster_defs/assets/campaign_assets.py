@@ -5,12 +5,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from rl_pipeline.configuration.store import active_session_config
 from rl_pipeline.dagster_defs import metadata as md
 from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.reporting import charts
-from rl_pipeline.services.campaign import run_campaign
-from rl_pipeline.services.config_store import active_session_config
+from rl_pipeline.session.campaign import run_campaign
 
 
 class CampaignConfig(dg.Config):

@@ -16,11 +16,11 @@ from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.mistral_server import MistralServerResource
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
+from rl_pipeline.mistral.endpoint import find_llm
 from rl_pipeline.reporting import charts
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.llm_endpoint import find_llm
-from rl_pipeline.services.session_launch import session_config_with
-from rl_pipeline.services.session_requests import get_request
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.launch import session_config_with
+from rl_pipeline.session.requests import get_request
 
 GROUP = "reinforcement_session"
 BACKTEST_JOB = "backtest_job"

@@ -13,9 +13,10 @@ from rl_pipeline.dagster_defs.assets.session_assets import (
 from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.rl.weight_update import WeightRule
-from rl_pipeline.services import session_checks as checks
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.store import results, sessions
+from rl_pipeline.session import checks as checks
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.lifecycle import fail_session
+from rl_pipeline.store import results
 
 # Partitioned asset checks work in Dagster 1.13 but are flagged as a preview on every load.
 warnings.filterwarnings(
@@ -34,7 +35,7 @@ def verdict(store: StoreResource, session_id: str, name: str, problems: list[str
     """Passed, or failed: the session is failed with the problems (nothing half-written)."""
     if problems:
         with store.connection() as conn:
-            sessions.mark_failed(conn, session_id, f"check {name} failed: {'; '.join(problems)}")
+            fail_session(conn, session_id, f"check {name} failed: {'; '.join(problems)}")
     return dg.AssetCheckResult(
         passed=not problems,
         severity=dg.AssetCheckSeverity.ERROR,

@@ -5,20 +5,21 @@ import json
 
 import dagster as dg
 
+from rl_pipeline.configuration.store import active_session_config
 from rl_pipeline.dagster_defs.jobs import reinforcement_session_job
 from rl_pipeline.dagster_defs.partitions import PARTITION_TAG, SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.store import StoreResource
+from rl_pipeline.market.inbox import process_inbox
 from rl_pipeline.operations_config import OperationsConfig
-from rl_pipeline.services.config_store import active_session_config
-from rl_pipeline.services.market_inbox import process_inbox
-from rl_pipeline.services.session_requests import (
+from rl_pipeline.session.lifecycle import fail_session
+from rl_pipeline.session.requests import (
     QueueFull,
     claim_next,
     request_session,
     run_config_for,
 )
-from rl_pipeline.services.win_rate_monitor import ensemble_win_rate
-from rl_pipeline.store import sessions
+from rl_pipeline.session.win_rate_monitor import ensemble_win_rate
+from rl_pipeline.store import session_requests as queue
 
 OPERATIONS = OperationsConfig.from_env()
 # The sensors and the schedule run as soon as the daemon does, unless RL_PIPELINE_AUTOMATION=off.
@@ -131,7 +132,7 @@ def session_run_failure_sensor(context: dg.RunFailureSensorContext) -> None:
     store = StoreResource()
     with store.connection() as conn:
         message = context.failure_event.message or "the run failed"
-        sessions.mark_failed(conn, session_id, f"run {context.dagster_run.run_id}: {message}")
+        fail_session(conn, session_id, f"run {context.dagster_run.run_id}: {message}")
 
 
 @dg.schedule(
@@ -148,12 +149,7 @@ def nightly_session_schedule(context: dg.ScheduleEvaluationContext, store: Store
     session_id = f"{when.astimezone(datetime.UTC):%Y-%m-%dT%H%M%SZ}-nightly" if when else None
     with store.connection() as conn:
         # A tick evaluated twice must not queue two sessions.
-        exists = (
-            session_id
-            and conn.execute(
-                "SELECT status FROM session_requests WHERE session_id = ?", (session_id,)
-            ).fetchone()
-        )
+        exists = session_id and queue.request_row(conn, session_id)
         if not exists:
             try:
                 session_id = request_session(

@@ -26,24 +26,16 @@ from rl_pipeline import paths
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.mistral.procfs import is_same_process, start_ticks
 from rl_pipeline.operations_config import OperationsConfig
+from rl_pipeline.session.lifecycle import fail_orphaned_sessions
+from rl_pipeline.store import session_requests as queue
 from rl_pipeline.store.connection import transaction
-from rl_pipeline.store.sessions import fail_orphaned_sessions, pid_alive
+from rl_pipeline.store.sessions import pid_alive
 from rl_pipeline.timestamps import readable_id
 
 JOB_NAME = "reinforcement_session_job"
 # A claimed request whose launcher pid is not recorded yet (the claiming process died between
 # the claim and starting the launcher) stops counting as active after this long.
 LAUNCH_GRACE_S = 60
-
-# Requests claimed and not ended: launched, no session row yet or a running one, and a launcher
-# that may still be alive (judged in Python: pid plus start time).
-_ACTIVE_SQL = """
-SELECT r.session_id, r.launcher_pid, r.launcher_start_ticks,
-       (julianday('now') - julianday(r.launched_at)) * 86400.0 AS age_s,
-       s.status AS session_status
-FROM session_requests r LEFT JOIN reinforcement_sessions s USING (session_id)
-WHERE r.status = 'launched' AND (s.status IS NULL OR s.status = 'running')
-"""
 
 
 class QueueFull(RuntimeError):
@@ -79,44 +71,31 @@ def request_session(
     limits = limits or OperationsConfig.from_env()
     session_id = session_id or readable_id()
     with transaction(conn):
-        waiting = queued_count(conn)
+        waiting = queue.queued_count(conn)
         if waiting >= limits.max_queued_sessions:
             raise QueueFull(waiting, limits.max_queued_sessions, retry_after_s)
-        conn.execute(
-            "INSERT INTO session_requests (session_id, requested_by, configuration) "
-            "VALUES (?, ?, ?)",
-            (session_id, requested_by, config.model_dump_json()),
-        )
+        queue.insert_request(conn, session_id, requested_by, config.model_dump_json())
     return session_id
 
 
 def claim_request(conn: sqlite3.Connection, session_id: str, launcher: str) -> bool:
     """Atomically mark a queued request launched; False if someone else claimed it first."""
     with transaction(conn):
-        cursor = conn.execute(
-            "UPDATE session_requests SET status = 'launched', launched_by = ?, "
-            "launched_at = CURRENT_TIMESTAMP WHERE session_id = ? AND status = 'queued'",
-            (launcher, session_id),
-        )
-    return cursor.rowcount == 1
+        return queue.mark_launched(conn, session_id, launcher)
 
 
 def _active_in(conn: sqlite3.Connection) -> int:
     """Sessions claimed and not ended (the caller holds the transaction). A running session
     without a request (``rl-pipeline session run``, a job run by hand) counts too."""
     active = 0
-    for row in conn.execute(_ACTIVE_SQL):
+    for row in queue.claimed_not_ended(conn):
         if row["session_status"] == "running":
             active += 1
         elif row["launcher_pid"] is None:
             active += (row["age_s"] or 0) < LAUNCH_GRACE_S
         elif launcher_alive(row["launcher_pid"], row["launcher_start_ticks"]):
             active += 1
-    unrequested = conn.execute(
-        "SELECT COUNT(*) FROM reinforcement_sessions s WHERE s.status = 'running' AND NOT "
-        "EXISTS (SELECT 1 FROM session_requests r WHERE r.session_id = s.session_id)"
-    ).fetchone()[0]
-    return active + int(unrequested)
+    return active + queue.running_without_request(conn)
 
 
 def launcher_alive(pid: int, ticks: int | None) -> bool:
@@ -124,27 +103,8 @@ def launcher_alive(pid: int, ticks: int | None) -> bool:
     return is_same_process(pid, ticks) if ticks is not None else pid_alive(pid)
 
 
-def queued_count(conn: sqlite3.Connection) -> int:
-    return int(
-        conn.execute("SELECT COUNT(*) FROM session_requests WHERE status = 'queued'").fetchone()[0]
-    )
-
-
-def queue_position(conn: sqlite3.Connection, session_id: str) -> int | None:
-    """1 for the next request to start, 2 for the one after it...; None unless queued."""
-    row = conn.execute(
-        "SELECT rowid, requested_at FROM session_requests WHERE session_id = ? "
-        "AND status = 'queued'",
-        (session_id,),
-    ).fetchone()
-    if row is None:
-        return None
-    ahead = conn.execute(
-        "SELECT COUNT(*) FROM session_requests WHERE status = 'queued' AND "
-        "(requested_at < ? OR (requested_at = ? AND rowid < ?))",
-        (row["requested_at"], row["requested_at"], row["rowid"]),
-    ).fetchone()[0]
-    return int(ahead) + 1
+queued_count = queue.queued_count
+queue_position = queue.queue_position
 
 
 def claim_next(
@@ -164,29 +124,16 @@ def claim_next(
         free = limits.max_running_sessions - _active_in(conn)
         if free <= 0:
             return []
-        rows = conn.execute(
-            "SELECT session_id FROM session_requests WHERE status = 'queued' "
-            "ORDER BY requested_at, rowid LIMIT ?",
-            (free,),
-        ).fetchall()
-        for row in rows:
-            if only is not None and row[0] != only:
+        for session_id in queue.oldest_queued(conn, free):
+            if only is not None and session_id != only:
                 continue
-            conn.execute(
-                "UPDATE session_requests SET status = 'launched', launched_by = ?, "
-                "launched_at = CURRENT_TIMESTAMP WHERE session_id = ? AND status = 'queued'",
-                (launcher, row[0]),
-            )
-            claimed.append(row[0])
+            queue.mark_launched(conn, session_id, launcher)
+            claimed.append(session_id)
     return claimed
 
 
 def get_request(conn: sqlite3.Connection, session_id: str) -> SessionRequest | None:
-    row = conn.execute(
-        "SELECT session_id, requested_by, requested_at, configuration, status "
-        "FROM session_requests WHERE session_id = ?",
-        (session_id,),
-    ).fetchone()
+    row = queue.request_row(conn, session_id)
     if row is None:
         return None
     return SessionRequest(
@@ -199,13 +146,7 @@ def get_request(conn: sqlite3.Connection, session_id: str) -> SessionRequest | N
 
 
 def queued_requests(conn: sqlite3.Connection) -> list[SessionRequest]:
-    ids = [
-        r[0]
-        for r in conn.execute(
-            "SELECT session_id FROM session_requests WHERE status = 'queued' "
-            "ORDER BY requested_at, rowid"
-        )
-    ]
+    ids = queue.oldest_queued(conn)
     return [r for r in (get_request(conn, i) for i in ids) if r is not None]
 
 
@@ -260,23 +201,14 @@ def dispatch(conn: sqlite3.Connection, limits: OperationsConfig | None = None) -
     for session_id in launched:
         pid = launch_detached(session_id)
         with transaction(conn):
-            conn.execute(
-                "UPDATE session_requests SET launcher_pid = ?, launcher_start_ticks = ? "
-                "WHERE session_id = ?",
-                (pid, start_ticks(pid), session_id),
-            )
+            queue.set_launcher(conn, session_id, pid, start_ticks(pid))
     return launched
 
 
 def launcher_died(conn: sqlite3.Connection, session_id: str) -> int | None:
     """The pid of the launcher of a launched request that ended before opening its session
     (its run never started), else None. The launcher is known by its pid and start time."""
-    row = conn.execute(
-        "SELECT launcher_pid, launcher_start_ticks FROM session_requests r WHERE session_id = ? "
-        "AND status = 'launched' AND NOT EXISTS "
-        "(SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id)",
-        (session_id,),
-    ).fetchone()
+    row = queue.unopened_launch(conn, session_id)
     if row is None or row[0] is None:
         return None
     return None if launcher_alive(row[0], row[1]) else row[0]

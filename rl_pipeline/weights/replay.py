@@ -17,26 +17,16 @@ from rl_pipeline.rl.weight_update import (
     apply_trades,
     session_start_weights,
 )
-from rl_pipeline.services.session_rows import history_rows
-from rl_pipeline.services.session_stages import (
-    SessionError,
-    SessionHandle,
-    SessionSummary,
-    check_weights,
-    open_session,
-    record_completion,
-    session_stage,
-)
-from rl_pipeline.store import ai_models, results
+from rl_pipeline.session.lifecycle import complete_session
+from rl_pipeline.session.rows import history_rows
+from rl_pipeline.session.stages import check_weights, open_session, session_stage
+from rl_pipeline.session.types import SessionError, SessionHandle, SessionSummary
+from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.model_versions import NewVersion
 
 
 def source_session(conn: sqlite3.Connection, session_id: str) -> tuple[SessionConfig, list[str]]:
-    row = conn.execute(
-        "SELECT s.status, s.configuration, r.report FROM reinforcement_sessions s "
-        "LEFT JOIN session_reports r USING (session_id) WHERE s.session_id = ?",
-        (session_id,),
-    ).fetchone()
+    row = sessions.status_configuration_report(conn, session_id)
     if row is None:
         raise SessionError(f"source_session_id: session {session_id!r} does not exist")
     if row["status"] != "completed" or row["report"] is None:
@@ -91,7 +81,7 @@ def replay_trades(
         NewVersion(m, "session", session_id, w, {"replayed_from": source_id}, None, None, {})
         for m, w in path.final.items()
     ]
-    record_completion(conn, session_id, json.dumps(report), versions, path.final, started_from=live)
+    complete_session(conn, session_id, json.dumps(report), versions, path.final, started_from=live)
     return SessionSummary(session_id, {}, live, path.final, tuple(active), {}, report)
 
 

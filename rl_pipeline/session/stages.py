@@ -8,121 +8,59 @@ import dataclasses
 import functools
 import json
 import logging
-import shutil
 import sqlite3
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from rl_pipeline import paths
 from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
-from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
+from rl_pipeline.backtest.trades import Costs, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
-from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals, TrainedArtifact
+from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
 from rl_pipeline.models.walk_forward import fit_chunk
 from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
-from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
-from rl_pipeline.services.session_checks import weight_vector_problems
-from rl_pipeline.services.session_report import build_report_and_curves, empty_curve
-from rl_pipeline.services.session_rows import history_rows, metric_rows, trade_rows
-from rl_pipeline.services.versions import session_versions
-from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
+from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
+from rl_pipeline.session.checks import weight_vector_problems
+from rl_pipeline.session.lifecycle import (
+    complete_session,
+    fail_orphaned_sessions,
+    fail_session,
+    session_artifacts_dir,
+)
+from rl_pipeline.session.report import build_report_and_curves, empty_curve
+from rl_pipeline.session.rows import history_rows, metric_rows, trade_rows
+from rl_pipeline.session.types import (
+    MarketWindow,
+    MetricsOutcome,
+    ModelSignals,
+    SessionError,
+    SessionHandle,
+    SessionSummary,
+    TradeOutcome,
+    WeightOutcome,
+)
 from rl_pipeline.store import ai_models, results, sessions
 from rl_pipeline.store.bars import bar_ranges, read_bars, series_profiles
-from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
-from rl_pipeline.store.model_versions import NewVersion, insert_versions_in
+from rl_pipeline.store.model_versions import NewVersion
 from rl_pipeline.timestamps import epoch_iso_z, format_time, readable_id
+from rl_pipeline.weights.learning import learn_weights, learning_inputs
+from rl_pipeline.weights.versions import session_versions
 
 SECONDS_PER_DAY = 86_400
 log = logging.getLogger(__name__)
 NO_LLM = (None, "no Mistral server requested for this session")
 
 
-class SessionError(RuntimeError):
-    """A session cannot go on; the message says why."""
-
-
-@dataclass(frozen=True)
-class SessionHandle:
-    session_id: str
-    config: SessionConfig
-    # What the session learnt about its data and models on the way (bar profile, skipped
-    # symbols, models short of training rows); it ends up in the session report.
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class MarketWindow:
-    """Bars loaded for a session: history for indicators plus the test period (``in_test``)."""
-
-    session: SessionHandle
-    bars: pd.DataFrame
-    test_start_ts: int
-    test_end_ts: int
-
-
-@dataclass(frozen=True)
-class ModelSignals:
-    """Test-period bars with one ``signal``/``confidence`` row per active model and bar."""
-
-    session: SessionHandle
-    test_bars: pd.DataFrame
-    signals: pd.DataFrame
-    active: tuple[str, ...]
-    inactive: dict[str, str]
-    parameters: dict[str, dict[str, Any]]
-    training: dict[str, list[TrainedArtifact]] = field(default_factory=dict)
-    idle_reasons: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TradeOutcome:
-    session: SessionHandle
-    trades: pd.DataFrame
-    curves: dict[str, EquityCurve]
-    signals: ModelSignals
-
-
-@dataclass(frozen=True)
-class WeightOutcome:
-    session: SessionHandle
-    path: WeightPath
-    history_rows: int
-    live_before: dict[str, float]
-    not_acting: dict[str, str] = field(default_factory=dict)
-    started_from: dict[str, float] = field(default_factory=dict)  # live, or a campaign's
-
-
-@dataclass(frozen=True)
-class SessionSummary:
-    session_id: str
-    metrics: dict[str, PerformanceMetrics]
-    weights_before: dict[str, float]
-    weights_after: dict[str, float]
-    active: tuple[str, ...]
-    inactive: dict[str, str] = field(default_factory=dict)
-    report: dict[str, Any] = field(default_factory=dict)
-    not_acting: dict[str, str] = field(default_factory=dict)
-    weights_learned: dict[str, float] = field(default_factory=dict)
-    notes: dict[str, Any] = field(default_factory=dict)
-
-
 T = TypeVar("T")
-
-
-def session_artifacts_dir(session_id: str) -> Path:
-    """Models trained in a session are saved here (removed again if the session fails)."""
-    return paths.artifacts_dir() / session_id
 
 
 def session_stage(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
@@ -137,8 +75,7 @@ def session_stage(name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
                 return fn(conn, session_id, *args, **kwargs)
             except BaseException as exc:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-                sessions.mark_failed(conn, session_id, f"stage {name}: {detail}")
-                shutil.rmtree(session_artifacts_dir(session_id), ignore_errors=True)
+                fail_session(conn, session_id, detail, stage=name)
                 raise
 
         return run
@@ -153,7 +90,7 @@ def open_session(
     dagster_run_id: str | None = None,
 ) -> SessionHandle:
     """Create the session row ('running'), owned by this process."""
-    sessions.fail_orphaned_sessions(conn)
+    fail_orphaned_sessions(conn)
     session_id = session_id or readable_id()
     sessions.insert_session(
         conn,
@@ -496,14 +433,6 @@ def trained_versions(session_id: str, signals: ModelSignals) -> list[NewVersion]
     ]
 
 
-@dataclass(frozen=True)
-class MetricsOutcome:
-    session: SessionHandle
-    metrics: dict[str, PerformanceMetrics]
-    report: dict[str, Any]
-    ensemble_curves: dict[str, EquityCurve] = field(default_factory=dict)
-
-
 def session_report_path(session_id: str) -> Path:
     """The session's HTML report, beside its model artifacts (removed with them if it fails)."""
     return session_artifacts_dir(session_id) / "report.html"
@@ -600,7 +529,7 @@ def finish_session(
         )
     summary_text = summary_json(summary, outcome.signals.parameters)
     write_session_report(session_id, summary_text, outcome, weights, measured)
-    record_completion(
+    complete_session(
         conn,
         session_id,
         summary_text,
@@ -611,63 +540,7 @@ def finish_session(
     return summary
 
 
-WEIGHTS_PUBLISHED = "published"
-WEIGHTS_NOT_PUBLISHED = "not published (backtest)"
-
-
-def record_completion(
-    conn: sqlite3.Connection,
-    session_id: str,
-    report_json: str,
-    versions: list[NewVersion],
-    live_weights: dict[str, float] | None,
-    started_from: dict[str, float] | None = None,
-) -> None:
-    """In one transaction: the report, the model versions, the new live weights (None: leave
-    them, as a backtest does) and status 'completed'.
-
-    Publication is a compare-and-swap: ``live_weights`` go live only if the live weights still
-    equal ``started_from``, the vector this session's weights were computed from (required
-    when publishing; a campaign passes its own). Otherwise nothing of this transaction is
-    written, the refusal and its reason are recorded as the session's weights outcome, and
-    :class:`~rl_pipeline.store.ai_models.LiveWeightsChanged` is raised: the session then ends
-    as 'failed' through the stage's failure path (its rows and artifacts dropped)."""
-    if live_weights is not None and started_from is None:
-        raise ValueError("started_from: publishing needs the weights the session started from")
-    outcome = WEIGHTS_PUBLISHED if live_weights is not None else WEIGHTS_NOT_PUBLISHED
-    stage = "completed" if live_weights is not None else "completed (weights not published)"
-    try:
-        with transaction(conn):
-            conn.execute(
-                "INSERT OR REPLACE INTO session_reports (session_id, report) VALUES (?, ?)",
-                (session_id, report_json),
-            )
-            insert_versions_in(conn, versions)
-            if live_weights is not None and started_from is not None:
-                ai_models.compare_and_publish_in(conn, started_from, live_weights)
-                # Its history now follows every change made while it ran (each of which would
-                # have refused it), so the chain in insert order holds.
-                results.move_history_to_end_in(conn, session_id)
-            conn.execute(
-                "UPDATE reinforcement_sessions SET status = 'completed', "
-                "end_time = CURRENT_TIMESTAMP WHERE session_id = ?",
-                (session_id,),
-            )
-            conn.execute(
-                "UPDATE session_runs SET stage = ?, weights_outcome = ?, "
-                "updated_at = CURRENT_TIMESTAMP WHERE session_id = ?",
-                (stage, outcome, session_id),
-            )
-    except ai_models.LiveWeightsChanged as refused:
-        with transaction(conn):
-            conn.execute(
-                "UPDATE session_runs SET weights_outcome = ? WHERE session_id = ?",
-                (f"refused: {refused}", session_id),
-            )
-        raise
-
-
-def complete_session(
+def measure_and_finish(
     conn: sqlite3.Connection, session_id: str, outcome: TradeOutcome, weights: WeightOutcome
 ) -> SessionSummary:
     """Metrics, report, checks and publication in one call (the plain-Python path)."""

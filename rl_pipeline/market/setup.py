@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rl_pipeline.market.synthetic import DEFAULT_SEED, generate_default_bars
+from rl_pipeline.session.lifecycle import fail_orphaned_sessions
 from rl_pipeline.store.bars import count_bars, write_bars
-from rl_pipeline.store.connection import open_store
-from rl_pipeline.store.sessions import fail_orphaned_sessions
+from rl_pipeline.store.connection import database_path, open_store
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ def init_store(db_path: Path | str | None = None, seed_default_data: bool = True
         seeded = 0
         if seed_default_data and count_bars(conn) == 0:
             seeded = seed_default_bars(conn)
-        path = conn.execute("PRAGMA database_list").fetchone()["file"]
+        path = database_path(conn)
         return StoreStatus(path, count_bars(conn), seeded, tuple(orphaned))
     finally:
         conn.close()

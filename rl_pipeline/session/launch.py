@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.services.config_store import active_session_config
-from rl_pipeline.services.session_requests import start_session
+from rl_pipeline.configuration.store import active_session_config
+from rl_pipeline.session.requests import start_session
+from rl_pipeline.store import sessions
 
 RECENT_SESSIONS = 20  # the estimate follows the machine and data of late, not of months ago
 
@@ -48,13 +49,7 @@ def session_config_with(conn: sqlite3.Connection, overrides: Mapping[str, Any]) 
 def estimate_duration_minutes(conn: sqlite3.Connection) -> int:
     """Median wall time of the recent completed sessions, rounded up to whole minutes (at
     least 1; 1 when no session has completed yet)."""
-    rows = conn.execute(
-        "SELECT (julianday(end_time) - julianday(start_time)) * 86400.0 FROM "
-        "reinforcement_sessions WHERE status = 'completed' AND end_time IS NOT NULL "
-        "ORDER BY start_time DESC, rowid DESC LIMIT ?",
-        (RECENT_SESSIONS,),
-    ).fetchall()
-    seconds = [max(float(r[0]), 0.0) for r in rows if r[0] is not None]
+    seconds = [max(s, 0.0) for s in sessions.recent_durations_s(conn, RECENT_SESSIONS)]
     if not seconds:
         return 1
     return max(1, math.ceil(statistics.median(seconds) / 60))

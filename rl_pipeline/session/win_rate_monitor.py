@@ -6,6 +6,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
+from rl_pipeline.store import sessions
+
 
 @dataclass(frozen=True)
 class WinRateReading:
@@ -17,11 +19,7 @@ class WinRateReading:
 def ensemble_win_rate(conn: sqlite3.Connection, window: int) -> WinRateReading:
     """Mean win rate of the adaptive ensemble over the last ``window`` completed sessions that
     have an ensemble report (weight-update replays have none)."""
-    rows = conn.execute(
-        "SELECT s.session_id, r.report FROM reinforcement_sessions s "
-        "JOIN session_reports r USING (session_id) WHERE s.status = 'completed' "
-        "ORDER BY s.end_time DESC, s.rowid DESC"
-    ).fetchall()
+    rows = sessions.completed_reports(conn)
     rates, latest = [], None
     for session_id, report in rows:
         ensemble = json.loads(report).get("ensemble_report")

@@ -6,22 +6,19 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from rl_pipeline.services.session_queries import SessionView, get_session_view
-from rl_pipeline.services.session_requests import get_request, launcher_died, queue_position
+from rl_pipeline.session.queries import SessionView, get_session_view
+from rl_pipeline.session.requests import get_request, launcher_died, queue_position
+from rl_pipeline.store import session_requests as queue
+from rl_pipeline.store import sessions
 from rl_pipeline.timestamps import iso_z
 
 
 def _latest_pending(conn: sqlite3.Connection) -> sqlite3.Row | None:
-    return conn.execute(
-        "SELECT r.session_id, r.requested_at FROM session_requests r WHERE NOT EXISTS "
-        "(SELECT 1 FROM reinforcement_sessions s WHERE s.session_id = r.session_id) "
-        "ORDER BY r.requested_at DESC, r.rowid DESC LIMIT 1"
-    ).fetchone()
+    return queue.latest_unopened(conn)
 
 
 def _latest_start(conn: sqlite3.Connection) -> str | None:
-    row = conn.execute("SELECT MAX(start_time) FROM reinforcement_sessions").fetchone()
-    return row[0]
+    return sessions.latest_start_time(conn)
 
 
 def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> dict[str, Any]:
@@ -34,10 +31,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
             session_id = pending["session_id"]
     if session_id is not None:
         request = get_request(conn, session_id)
-        exists = conn.execute(
-            "SELECT 1 FROM reinforcement_sessions WHERE session_id = ?", (session_id,)
-        ).fetchone()
-        if request is not None and exists is None:
+        if request is not None and not sessions.session_exists(conn, session_id):
             dead = launcher_died(conn, session_id)
             return {
                 "session_id": session_id,

@@ -24,12 +24,12 @@ from rl_pipeline.ensemble.orchestrator import weights_before_each_bar
 from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
-from rl_pipeline.services import session_stages as stages
-from rl_pipeline.services.session_report import EnsembleRun, ensemble_run, signal_matrices
-from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
+from rl_pipeline.session import stages as stages
+from rl_pipeline.session.report import EnsembleRun, ensemble_run, signal_matrices
 from rl_pipeline.store import ai_models, campaigns
 from rl_pipeline.store.bars import bar_ranges
 from rl_pipeline.timestamps import format_time, iso_z, readable_id
+from rl_pipeline.weights.learning import learn_weights, learning_inputs
 
 SECONDS_PER_DAY = 86_400
 SPECIFICATION_RULE = "binary"

@@ -8,9 +8,9 @@ import sqlite3
 from pathlib import Path
 
 from rl_pipeline.config import MistralConfig
+from rl_pipeline.configuration.store import active_session_config
 from rl_pipeline.mistral.errors import ModelFileError, ModelNotConfiguredError
 from rl_pipeline.mistral.manager import ServerStatus, StartResult, StopResult, default_manager
-from rl_pipeline.services.config_store import active_session_config
 from rl_pipeline.timestamps import iso_z
 
 

@@ -19,10 +19,10 @@ from pydantic import ValidationError
 
 from rl_pipeline.config import MODEL_IDS
 from rl_pipeline.config_document import WeightVector
-from rl_pipeline.services.weight_changes import apply_weight_change_in
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.timestamps import iso_z
+from rl_pipeline.weights.changes import apply_weight_change_in
 
 SUM_TOLERANCE = 1e-6
 API_FIELDS = {m: f"{m}_weight" for m in MODEL_IDS}

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rl_pipeline.services.session_stages import WEIGHTS_PUBLISHED
-from rl_pipeline.store import sessions
+from rl_pipeline.session.lifecycle import WEIGHTS_PUBLISHED, fail_orphaned_sessions
+from rl_pipeline.store import results, sessions
 from rl_pipeline.timestamps import iso_z, with_iso_z
 
 
@@ -33,26 +33,16 @@ class SessionView:
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
     """One session (the latest when ``session_id`` is None). Sessions whose process has died are
     marked failed first, so a status never says 'running' for a session nobody runs."""
-    sessions.fail_orphaned_sessions(conn)
+    fail_orphaned_sessions(conn)
     session_id = session_id or sessions.latest_session_id(conn)
     if session_id is None:
         raise LookupError("no session has been run yet")
     row = sessions.get_session(conn, session_id)
     if row is None:
         raise LookupError(f"session {session_id!r} does not exist")
-    report_row = conn.execute(
-        "SELECT report FROM session_reports WHERE session_id = ?", (session_id,)
-    ).fetchone()
-    trades_by_model = dict(
-        conn.execute(
-            "SELECT ai_model_id, COUNT(*) FROM trade_results WHERE session_id = ? "
-            "GROUP BY ai_model_id",
-            (session_id,),
-        ).fetchall()
-    )
-    history = conn.execute(
-        "SELECT COUNT(*) FROM model_weight_history WHERE session_id = ?", (session_id,)
-    ).fetchone()[0]
+    report = sessions.read_report(conn, session_id)
+    trades_by_model = results.trades_by_model(conn, session_id)
+    history = results.history_count(conn, session_id)
     return SessionView(
         session_id=session_id,
         status=row["status"],
@@ -60,7 +50,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         end_time=row["end_time"],
         stage=row["stage"],
         error=row["error"],
-        report=json.loads(report_row[0]) if report_row else None,
+        report=json.loads(report) if report else None,
         trades_by_model=trades_by_model,
         history_rows=int(history),
         configuration=json.loads(row["configuration"]) if row["configuration"] else None,
@@ -71,7 +61,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
 def session_report_file(conn: sqlite3.Connection, session_id: str | None = None) -> Path:
     """The HTML report of a completed session (default: the latest). Raises ``LookupError``
     for an unknown session or one without a report (failed, running, or from before reports)."""
-    from rl_pipeline.services.session_stages import session_report_path
+    from rl_pipeline.session.stages import session_report_path
 
     view = get_session_view(conn, session_id)
     path = session_report_path(view.session_id)
@@ -107,7 +97,7 @@ def list_session_views(
     """Reinforcement sessions, newest first (``session list``): id, status, times, test period,
     learning rate, rule, stage, error and trade count. Sessions whose process died are marked
     failed first."""
-    sessions.fail_orphaned_sessions(conn)
+    fail_orphaned_sessions(conn)
     return [
         with_iso_z(row, "start_time", "end_time")
         for row in sessions.list_sessions(conn, status, limit)

@@ -17,16 +17,16 @@ from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from rl_pipeline.services.weight_changes import WeightChange, apply_weight_change_in
-from rl_pipeline.services.weights import active_models, check_active
 from rl_pipeline.store import ai_models, model_versions
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.model_versions import NewVersion
 from rl_pipeline.timestamps import iso_z
+from rl_pipeline.weights.changes import WeightChange, apply_weight_change_in
+from rl_pipeline.weights.live import active_models, check_active
 
 if TYPE_CHECKING:
     from rl_pipeline.backtest.metrics import PerformanceMetrics
-    from rl_pipeline.services.session_stages import ModelSignals
+    from rl_pipeline.session.types import ModelSignals
 
 
 class RollbackError(ValueError):

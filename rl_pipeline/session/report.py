@@ -19,7 +19,7 @@ from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
 from rl_pipeline.evaluation.daily import daily_pnl
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
-from rl_pipeline.services.weight_learning import learn_weights, learning_inputs
+from rl_pipeline.weights.learning import learn_weights, learning_inputs
 
 
 @dataclass(frozen=True)

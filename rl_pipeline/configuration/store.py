@@ -18,12 +18,12 @@ from pydantic import ValidationError
 
 from rl_pipeline.config import MODEL_IDS, SessionConfig
 from rl_pipeline.config_document import SCHEMA_VERSION, SystemConfig, WeightVector, parse_document
-from rl_pipeline.services.config_mirror import write_mirror
-from rl_pipeline.services.weight_changes import apply_weight_change_in
-from rl_pipeline.services.weights import WeightValidationError, active_models, check_active
+from rl_pipeline.configuration.mirror import write_mirror
 from rl_pipeline.store import ai_models
 from rl_pipeline.store.connection import transaction
 from rl_pipeline.store.stored_configurations import active_configuration, insert_configuration_in
+from rl_pipeline.weights.changes import apply_weight_change_in
+from rl_pipeline.weights.live import WeightValidationError, active_models, check_active
 
 DOCUMENT = "(document)"  # the path of an error about the document as a whole
 _WEIGHT_PATHS = {m: f"weights.{m}" for m in MODEL_IDS}
