@@ -19,7 +19,7 @@ from rl_pipeline.session import stages as stages
 from rl_pipeline.session.checks import signal_problems
 from rl_pipeline.store import ai_models
 from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
-from rl_pipeline_tests.support.store_state import session_outcome
+from rl_pipeline_tests.support.store_state import assert_failed_cleanly, session_outcome
 
 CORRUPTIONS = {
     "trades_consistent": (
@@ -77,9 +77,9 @@ def test_check_fails_on_corruption_and_blocks_the_weights(
     ]
     failed = [ev.check_name for ev in evaluations if not ev.passed]
     assert failed == [check]
-    row = session_outcome(small_store, f"corrupt-{check}")
-    assert row["status"] == "failed" and check in row["error"] and message in row["error"]
-    assert ai_models.live_weights(small_store) == before
+    # The session had trained and saved its models before the check: failing removes them.
+    assert_failed_cleanly(small_store, f"corrupt-{check}", before, f"check {check} failed")
+    assert message in session_outcome(small_store, f"corrupt-{check}")["error"]
     materialized = {
         e.event_specific_data.materialization.asset_key.path[0]
         for e in result.all_events

@@ -27,10 +27,11 @@ from rl_pipeline.session.requests import (
     request_session,
 )
 from rl_pipeline.session.status import session_status
-from rl_pipeline.store import sessions
+from rl_pipeline.store import ai_models, sessions
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.analytics_store import dump
 from rl_pipeline_tests.support.api_server import api_server
+from rl_pipeline_tests.support.store_state import assert_failed_cleanly
 
 ONE = OperationsConfig(max_running_sessions=1, max_queued_sessions=5)
 
@@ -107,6 +108,7 @@ def test_a_reused_pid_is_not_the_launcher(conn: sqlite3.Connection) -> None:
 def test_a_session_whose_pid_was_reused_fails_and_loses_its_artifacts(
     conn: sqlite3.Connection,
 ) -> None:
+    live = ai_models.live_weights(conn)
     sessions.insert_session(conn, "s1", 5, 0.01, 1.5, 0.8, "{}", None)
     artifacts = paths.artifacts_dir() / "s1"
     artifacts.mkdir(parents=True)
@@ -116,12 +118,7 @@ def test_a_session_whose_pid_was_reused_fails_and_loses_its_artifacts(
         "UPDATE session_runs SET pid_start_ticks = pid_start_ticks - 1 WHERE session_id = 's1'"
     )
     assert fail_orphaned_sessions(conn) == ["s1"]
-    row = conn.execute(
-        "SELECT s.status, r.error FROM reinforcement_sessions s JOIN session_runs r "
-        "USING (session_id)"
-    ).fetchone()
-    assert row["status"] == "failed" and "ended before it finished" in row["error"]
-    assert not artifacts.exists()
+    assert_failed_cleanly(conn, "s1", live, "ended before it finished")
 
 
 def test_fifty_concurrent_api_starts_run_at_most_one_session(isolated_data_dir: Path) -> None:

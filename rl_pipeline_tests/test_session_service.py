@@ -20,6 +20,7 @@ from rl_pipeline.session.queries import get_session_view
 from rl_pipeline.store import ai_models, results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
+from rl_pipeline_tests.support.store_state import assert_failed_cleanly
 
 CONFIG = SessionConfig(test_period_days=10, backtest={"history_days": 10})
 
@@ -153,15 +154,10 @@ def test_failing_step_leaves_session_failed_with_nothing_half_written(small_stor
     )
     with pytest.raises(sqlite3.IntegrityError, match="refuses writes"):
         stages.run_session(small_store, CONFIG, session_id="doomed", publish=True)
-    view = get_session_view(small_store, "doomed")
-    assert view.status == "failed"
-    assert "performance_metrics" in view.error and "refuses writes" in view.error
-    assert child_rows(small_store, "doomed") == {
-        "trade_results": 0,
-        "model_weight_history": 0,
-        "performance_metrics": 0,
-    }
-    assert ai_models.live_weights(small_store) == live_before
+    assert_failed_cleanly(
+        small_store, "doomed", live_before, "stage performance_metrics: sqlite3.IntegrityError"
+    )
+    assert "refuses writes" in get_session_view(small_store, "doomed").error
 
 
 def test_unknown_symbol_fails_the_session_with_a_clear_error(small_store) -> None:
