@@ -31,8 +31,9 @@ from rl_pipeline.dagster_defs.sensors.session_sensors import (
 from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.session import stages as stages
 from rl_pipeline.session.requests import claim_request, get_request, request_session
+from rl_pipeline.store import ai_models
 from rl_pipeline.store.bars import count_bars
-from rl_pipeline_tests.support.store_state import session_outcome
+from rl_pipeline_tests.support.store_state import assert_failed_cleanly, session_outcome
 
 
 @pytest.fixture
@@ -149,6 +150,7 @@ def test_run_failure_sensor_fails_the_session_of_a_failed_run(
     small_store: sqlite3.Connection, instance, store, db_path: Path
 ) -> None:
     # A session left 'running' by a run that then failed outside any session stage.
+    live = ai_models.live_weights(small_store)
     stages.open_session(small_store, SessionConfig(), "orphan-of-failed-run")
     instance.add_dynamic_partitions("session", ["orphan-of-failed-run"])
     job = defs.resolve_job_def("reinforcement_session_job")
@@ -168,8 +170,7 @@ def test_run_failure_sensor_fails_the_session_of_a_failed_run(
         dagster_event=failure,
     ).for_run_failure()
     session_run_failure_sensor(context)
-    row = session_outcome(small_store, "orphan-of-failed-run")
-    assert row["status"] == "failed" and result.run_id in row["error"]
+    assert_failed_cleanly(small_store, "orphan-of-failed-run", live, f"run {result.run_id}")
 
 
 def test_definitions_hold_three_jobs_four_sensors_one_schedule() -> None:
