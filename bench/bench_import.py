@@ -23,9 +23,10 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_BYTES = 50 * 1024 * 1024
 PRELUDE = (
-    "import rl_pipeline.market.importer, rl_pipeline.store.connection, rl_pipeline.store.bars; "
+    "import rl_pipeline.market_data.importer, rl_pipeline.store.connection; "
+    "import rl_pipeline.store.bars; "
     "from rl_pipeline.store.connection import open_store; "
-    "from rl_pipeline.market.importer import import_bar_files; "
+    "from rl_pipeline.market_data.importer import import_bar_files; "
 )
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 from rl_pipeline.backtest.metrics import compute_metrics
 from rl_pipeline.backtest.trades import Costs, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.market.setup import init_store
+from rl_pipeline.market_data.setup import init_store
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
 from rl_pipeline.session import stages as stages
 from rl_pipeline.session.campaign import run_campaign

@@ -52,7 +52,7 @@ def model_throughput() -> dict:
 
 
 def session_stages() -> dict:
-    from rl_pipeline.market.setup import init_store
+    from rl_pipeline.market_data.setup import init_store
     from rl_pipeline.session import stages as stages
     from rl_pipeline.store.connection import open_store
 

@@ -15,7 +15,6 @@ import pytest
 
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
-from rl_pipeline.market.importer import import_bar_file
 from rl_pipeline.market.intervals import (
     BarProfile,
     detect_profile,
@@ -23,6 +22,7 @@ from rl_pipeline.market.intervals import (
     resolved_values,
 )
 from rl_pipeline.market.synthetic import generate_default_bars
+from rl_pipeline.market_data.importer import import_bar_file
 from rl_pipeline.session.stages import run_session
 from rl_pipeline.session.status import session_status
 from rl_pipeline.session.types import SessionError

@@ -19,8 +19,8 @@ from rl_pipeline.configuration.store import (
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.session import stages as stages
 from rl_pipeline.session.campaign import run_campaign
+from rl_pipeline.session.replay import replay_session_weights
 from rl_pipeline.store import ai_models, results
-from rl_pipeline.weights.replay import replay_session_weights
 from rl_pipeline_tests.support.cli import cli
 
 CONFIG = SessionConfig(test_period_days=10)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rl_pipeline.market.data import import_market_data
-from rl_pipeline.market.importer import import_bar_file, import_bar_files
-from rl_pipeline.market.inbox import process_inbox
 from rl_pipeline.market.validation import BarValidationError
+from rl_pipeline.market_data.data import import_market_data
+from rl_pipeline.market_data.importer import import_bar_file, import_bar_files
+from rl_pipeline.market_data.inbox import process_inbox
 from rl_pipeline.store.bars import BarConflictError, read_bars
 from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.api_server import api_server

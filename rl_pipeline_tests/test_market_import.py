@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rl_pipeline.market.importer import import_bar_file
 from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.market.validation import BarValidationError
+from rl_pipeline.market_data.importer import import_bar_file
 from rl_pipeline.store.bars import count_bars, read_bars
 
 HEADER = "symbol,timestamp,open,high,low,close,volume\n"

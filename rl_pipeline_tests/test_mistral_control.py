@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from rl_pipeline.configuration.store import export_config, import_config
-from rl_pipeline.mistral.binary import resolve_server_binary
-from rl_pipeline.mistral.control import (
+from rl_pipeline.llm.control import (
     ModelPathRefusedError,
     start_mistral_server,
     stop_mistral_server,
 )
+from rl_pipeline.mistral.binary import resolve_server_binary
 from rl_pipeline_tests.support.processes import pick_free_port, servers_of
 from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
 

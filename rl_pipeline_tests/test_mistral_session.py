@@ -17,8 +17,8 @@ import yaml
 
 from rl_pipeline.config import MistralConfig, SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
+from rl_pipeline.llm.endpoint import find_llm_with_manager
 from rl_pipeline.mistral.binary import resolve_server_binary
-from rl_pipeline.mistral.endpoint import find_llm_with_manager
 from rl_pipeline.mistral.manager import DEFAULT_EXTRA_ARGS, MistralServerManager
 from rl_pipeline.models.base import LLMEndpoint
 from rl_pipeline.session import stages as stages

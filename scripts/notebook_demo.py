@@ -27,7 +27,7 @@ def main() -> None:
     from nbclient import NotebookClient
 
     from rl_pipeline.config import SessionConfig
-    from rl_pipeline.market.setup import init_store
+    from rl_pipeline.market_data.setup import init_store
     from rl_pipeline.session.campaign import run_campaign
     from rl_pipeline.session.stages import run_session
     from rl_pipeline.store.connection import open_store

@@ -11,7 +11,7 @@ from rl_pipeline.market.validation import BarValidationError
 
 
 def _import(inputs: tuple[str, ...], replace: bool, symbol: str | None, as_json: bool) -> None:
-    from rl_pipeline.market.data import describe_import, import_market_data
+    from rl_pipeline.market_data.data import describe_import, import_market_data
     from rl_pipeline.store.bars import BarConflictError
     from rl_pipeline.store.connection import open_store
 
@@ -76,7 +76,7 @@ def import_bars(files: tuple[str, ...], replace: bool, symbol: str | None, as_js
 @click.option("--json", "as_json", is_flag=True, help="Print the list as JSON.")
 def data_list(as_json: bool) -> None:
     """Stored symbols: interval, calendar, first and last bar, rows, source file."""
-    from rl_pipeline.market.data import list_market_data
+    from rl_pipeline.market_data.data import list_market_data
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()
@@ -107,7 +107,7 @@ def data_list(as_json: bool) -> None:
 @click.option("--to", help="Last bar deleted (ISO date or date-time, inclusive).")
 def data_delete(symbol: str, from_: str | None, to: str | None) -> None:
     """Delete the bars of SYMBOL (all of them, or those from --from to --to inclusive)."""
-    from rl_pipeline.market.data import delete_market_data
+    from rl_pipeline.market_data.data import delete_market_data
     from rl_pipeline.store.connection import open_store
 
     conn = open_store()

@@ -50,7 +50,7 @@ def main(ctx: click.Context) -> None:
 )
 def init(no_default_data: bool) -> None:
     """Create or migrate the store; load the default data set when it has no bars."""
-    from rl_pipeline.market.setup import init_store
+    from rl_pipeline.market_data.setup import init_store
 
     status = init_store(seed_default_data=not no_default_data)
     click.echo(f"store {status.db_path}: {status.bars} bars ({status.seeded_bars} loaded now)")

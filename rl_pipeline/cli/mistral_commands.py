@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import click
 
-from rl_pipeline.mistral.control import (
+from rl_pipeline.llm.control import (
     mistral_server_status,
     start_mistral_server,
     stop_mistral_server,

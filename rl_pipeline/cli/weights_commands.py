@@ -70,10 +70,10 @@ def set_(normalise: bool, **given: float | None) -> None:
 def replay(source_session_id: str, as_json: bool) -> None:
     """Replay the trades of SOURCE_SESSION_ID (a completed session, typically a backtest) into
     the live weights, as a new session; prints each model's weight before and after."""
+    from rl_pipeline.session.replay import replay_session_weights, replay_view
     from rl_pipeline.session.types import SessionError
     from rl_pipeline.store.ai_models import LiveWeightsChanged
     from rl_pipeline.store.connection import open_store
-    from rl_pipeline.weights.replay import replay_session_weights, replay_view
 
     conn = open_store()
     try:

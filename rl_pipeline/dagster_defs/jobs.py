@@ -8,8 +8,8 @@ from rl_pipeline.dagster_defs.assets.session_assets import BACKTEST_JOB, SESSION
 from rl_pipeline.dagster_defs.failures import stage_failure
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.session.lifecycle import fail_session
+from rl_pipeline.session.replay import replay_session_weights
 from rl_pipeline.store import sessions
-from rl_pipeline.weights.replay import replay_session_weights
 
 
 @dg.failure_hook(required_resource_keys={"store"})

@@ -18,7 +18,7 @@ from rl_pipeline.api.schemas import (
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
-from rl_pipeline.market.data import (
+from rl_pipeline.market_data.data import (
     delete_market_data,
     describe_import,
     import_market_data,

@@ -15,7 +15,7 @@ from rl_pipeline.api.schemas import (
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
-from rl_pipeline.mistral.control import (
+from rl_pipeline.llm.control import (
     mistral_server_status,
     start_mistral_server,
     stop_mistral_server,

@@ -19,10 +19,10 @@ from rl_pipeline.api.schemas import (
 )
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import db_path, store
+from rl_pipeline.session.replay import replay_session_weights, replay_view
 from rl_pipeline.session.types import SessionError
 from rl_pipeline.store.ai_models import LiveWeightsChanged
 from rl_pipeline.weights.live import get_weights, set_weights
-from rl_pipeline.weights.replay import replay_session_weights, replay_view
 
 router = APIRouter(prefix="/api/models", tags=["models"])
 

@@ -16,7 +16,7 @@ from rl_pipeline.dagster_defs.partitions import SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.mistral_server import MistralServerResource
 from rl_pipeline.dagster_defs.resources.store import StoreResource
 from rl_pipeline.dagster_defs.session_config import SessionRunConfig
-from rl_pipeline.mistral.endpoint import find_llm
+from rl_pipeline.llm.endpoint import find_llm
 from rl_pipeline.reporting import charts
 from rl_pipeline.session import stages as stages
 from rl_pipeline.session.launch import session_config_with

@@ -9,7 +9,7 @@ from rl_pipeline.configuration.store import active_session_config
 from rl_pipeline.dagster_defs.jobs import reinforcement_session_job
 from rl_pipeline.dagster_defs.partitions import PARTITION_TAG, SESSION_PARTITIONS
 from rl_pipeline.dagster_defs.resources.store import StoreResource
-from rl_pipeline.market.inbox import process_inbox
+from rl_pipeline.market_data.inbox import process_inbox
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.session.lifecycle import fail_session
 from rl_pipeline.session.requests import (

@@ -9,8 +9,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from rl_pipeline.market.importer import READERS, import_bar_file
 from rl_pipeline.market.validation import BarValidationError
+from rl_pipeline.market_data.importer import READERS, import_bar_file
 from rl_pipeline.store.bars import BarConflictError
 
 log = logging.getLogger(__name__)

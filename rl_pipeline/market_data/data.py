@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from rl_pipeline.market.importer import BatchImport, expand_inputs, import_bar_files
 from rl_pipeline.market.intervals import interval_name
 from rl_pipeline.market.validation import BarValidationError
+from rl_pipeline.market_data.importer import BatchImport, expand_inputs, import_bar_files
 from rl_pipeline.store.bars import bar_ranges, delete_bars, list_series
 from rl_pipeline.timestamps import epoch_iso_z
 
