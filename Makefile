@@ -7,7 +7,7 @@ export DAGSTER_HOME := $(CURDIR)/data/dagster
 
 DEMO_MODEL := data/models/gemma-3-270m-Q4_K_M.gguf
 
-.PHONY: setup run run-llm test ui api lint format llama-server bench chromium postgresql notebook
+.PHONY: setup run run-llm test test-fast ui api lint format llama-server bench chromium postgresql notebook
 
 # setuptools tells every editable install of a package found by `packages.find` to mind
 # same-named folders (there are none): the warning filter keeps the first `make run` quiet.
@@ -74,11 +74,16 @@ postgresql:
 		  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		  postgresql >/dev/null; }
 
-## The whole test suite.
+## The whole test suite (every layer; the llama-server binary, Chromium and PostgreSQL first).
 test: setup chromium postgresql
 	RL_PIPELINE_LLAMA_SERVER="$$(PYTHON=$(BIN)/python bash scripts/build_llama_server.sh)" \
 	RL_PIPELINE_CHROMIUM="$$(command -v chromium-headless-shell || command -v chromium)" \
+	RL_PIPELINE_REQUIRE_LLM=1 \
 		$(BIN)/python -m pytest
+
+## The inner loop: the unit and store layers, without the slow tests (under a minute).
+test-fast: setup
+	$(BIN)/python -m pytest -q rl_pipeline_tests/unit rl_pipeline_tests/store -m "not slow"
 
 ## The Dagster web UI on http://127.0.0.1:3000
 ui: setup

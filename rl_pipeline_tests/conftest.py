@@ -48,3 +48,40 @@ def small_bars() -> pd.DataFrame:
 def small_store(conn: sqlite3.Connection, small_bars: pd.DataFrame) -> sqlite3.Connection:
     write_bars(conn, small_bars, source="test")
     return conn
+
+
+# The suite's layers are its folders; the markers follow from them (a test may add ``slow``).
+LAYER_MARKERS = {
+    "unit": (),
+    "store": (),
+    "api": ("slow",),
+    "cli": ("slow",),
+    "dagster": ("slow",),
+    "e2e": ("slow", "e2e"),
+    "llm": ("slow", "llm"),
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        layer = Path(str(item.fspath)).relative_to(PROJECT_ROOT / "rl_pipeline_tests").parts[0]
+        for marker in LAYER_MARKERS.get(layer, ()):
+            item.add_marker(marker)
+
+
+def llama_server_or_skip() -> Path:
+    """The llama-server binary. Where it could not be built the test is skipped with the
+    reason, except under ``make test`` (RL_PIPELINE_REQUIRE_LLM=1, after building it), where a
+    missing binary fails the test."""
+    import os
+
+    from rl_pipeline.mistral.binary import resolve_server_binary
+    from rl_pipeline.mistral.errors import ServerBinaryNotFoundError
+
+    try:
+        return resolve_server_binary(None)
+    except ServerBinaryNotFoundError as exc:
+        message = f"{exc}\n(`make llama-server` builds it; `make test` builds it first)"
+        if os.environ.get("RL_PIPELINE_REQUIRE_LLM") == "1":
+            pytest.fail(message, pytrace=False)
+        pytest.skip(f"llama-server binary not built: {message}")

@@ -52,7 +52,9 @@ def png(fig) -> bytes:
 
 
 def _time_axis(ax, label: str = "time (UTC)") -> None:
-    locator = mdates.AutoDateLocator(maxticks=8)
+    # minticks=3: with the default 5, ranges of a few days fall back to hourly ticks that
+    # exceed maxticks (matplotlib then warns and picks an arbitrary interval).
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.set_xlabel(label)

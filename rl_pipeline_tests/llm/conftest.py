@@ -15,20 +15,17 @@ from pathlib import Path
 import pytest
 
 from rl_pipeline.config import MistralConfig
-from rl_pipeline.mistral.binary import resolve_server_binary
-from rl_pipeline.mistral.errors import ServerBinaryNotFoundError
 from rl_pipeline.mistral.manager import DEFAULT_EXTRA_ARGS, MistralServerManager
+from rl_pipeline_tests.conftest import llama_server_or_skip
 from rl_pipeline_tests.support.processes import pick_free_port, servers_of
 from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
 
 
 @pytest.fixture(scope="session")
 def llama_server_binary() -> Path:
-    """The real binary; a missing one fails (never skips) the tests with the fix to apply."""
-    try:
-        return resolve_server_binary(None)
-    except ServerBinaryNotFoundError as exc:
-        pytest.fail(f"{exc}\n(`make` builds it before running the tests)", pytrace=False)
+    """The real binary (skipped with the reason where it could not be built, failed under
+    ``make test``, which builds it)."""
+    return llama_server_or_skip()
 
 
 @pytest.fixture

@@ -152,6 +152,7 @@ for n in range(12):
 """
 
 
+@pytest.mark.slow
 def test_concurrent_sessions_and_weight_sets_keep_one_chain(
     db_path: Path, tmp_path: Path, small_bars: pd.DataFrame
 ) -> None:

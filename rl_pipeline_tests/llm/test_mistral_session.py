@@ -18,7 +18,6 @@ import yaml
 from rl_pipeline.config import MistralConfig, SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
 from rl_pipeline.llm.endpoint import find_llm_with_manager
-from rl_pipeline.mistral.binary import resolve_server_binary
 from rl_pipeline.mistral.manager import DEFAULT_EXTRA_ARGS, MistralServerManager
 from rl_pipeline.models.base import LLMEndpoint
 from rl_pipeline.session import stages as stages
@@ -26,6 +25,7 @@ from rl_pipeline.session.report import signal_matrices
 from rl_pipeline.store import results
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
+from rl_pipeline_tests.conftest import llama_server_or_skip
 from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 from rl_pipeline_tests.support.processes import pick_free_port, servers_of
 from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
@@ -52,7 +52,7 @@ def long_model(tmp_path: Path) -> Iterator[Path]:
 def manager(long_model: Path, isolated_data_dir: Path) -> Iterator[MistralServerManager]:
     config = MistralConfig(
         model_path=str(long_model),
-        server_binary=str(resolve_server_binary(None)),
+        server_binary=str(llama_server_or_skip()),
         port=pick_free_port(),
         start_timeout_s=20,
         stop_grace_s=2,
@@ -182,7 +182,7 @@ def test_dagster_session_with_a_mistral_server_leaves_none_running(
             "mistral": {
                 "config": {
                     "model_path": str(long_model),
-                    "server_binary": str(resolve_server_binary(None)),
+                    "server_binary": str(llama_server_or_skip()),
                     "port": pick_free_port(),
                     "ctx_size": 1024,
                 }

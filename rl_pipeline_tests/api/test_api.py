@@ -21,12 +21,10 @@ import pytest
 from rl_pipeline.analytics.performance import model_performance
 from rl_pipeline.analytics.trades import trade_analysis
 from rl_pipeline.config import MistralConfig, SessionConfig
-from rl_pipeline.mistral.binary import resolve_server_binary
-from rl_pipeline.mistral.errors import ServerBinaryNotFoundError
 from rl_pipeline.mistral.manager import MistralServerManager
 from rl_pipeline.session.requests import request_session
 from rl_pipeline.store.connection import open_store
-from rl_pipeline_tests.conftest import VENV_BIN
+from rl_pipeline_tests.conftest import VENV_BIN, llama_server_or_skip
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store
 from rl_pipeline_tests.support.api_server import ApiServer, Reply, api_server
 from rl_pipeline_tests.support.processes import pick_free_port
@@ -386,10 +384,7 @@ def test_bad_config_documents_change_nothing(server: ApiServer) -> None:
 
 @pytest.fixture
 def llama_binary() -> str:
-    try:
-        return str(resolve_server_binary(None))
-    except ServerBinaryNotFoundError as exc:
-        pytest.fail(f"{exc}\n(`make test` builds it first)", pytrace=False)
+    return str(llama_server_or_skip())
 
 
 @pytest.fixture

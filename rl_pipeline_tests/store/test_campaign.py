@@ -106,6 +106,7 @@ def test_a_campaign_carries_weights_forward_and_leaves_live_weights_alone(
     )
 
 
+@pytest.mark.slow
 def test_bars_after_session_k_change_nothing_up_to_k(
     small_bars: pd.DataFrame, tmp_path: Path
 ) -> None:
@@ -151,6 +152,7 @@ def test_a_campaign_longer_than_the_data_is_refused_naming_the_range(
         campaign_view(small_store)
 
 
+@pytest.mark.slow
 def test_campaign_run_from_the_cli_on_the_shipped_data(db_path: Path) -> None:
     assert cli("init").returncode == 0
     conn = open_store(db_path)

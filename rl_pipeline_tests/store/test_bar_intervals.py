@@ -224,6 +224,7 @@ def trades_by_model(status: dict) -> dict[str, int]:
     return {m["model_id"]: m["trades"] for m in status["models"]}
 
 
+@pytest.mark.slow
 def test_a_daily_stock_session_trades_with_the_defaults(db_path: Path, tmp_path: Path) -> None:
     assert cli("init", "--no-default-data").returncode == 0
     stock = write_daily_stock_csv(tmp_path / "ACME.csv", count=780)
@@ -241,6 +242,7 @@ def test_a_daily_stock_session_trades_with_the_defaults(db_path: Path, tmp_path:
     assert "252 periods per year" in shown.stdout
 
 
+@pytest.mark.slow
 def test_an_hourly_fx_session_with_zero_volume_trades(db_path: Path, tmp_path: Path) -> None:
     assert cli("init", "--no-default-data").returncode == 0
     fx = write_hourly_fx_csv(tmp_path / "eurusd.csv", weeks=40)

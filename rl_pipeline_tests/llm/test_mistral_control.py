@@ -15,7 +15,7 @@ from rl_pipeline.llm.control import (
     start_mistral_server,
     stop_mistral_server,
 )
-from rl_pipeline.mistral.binary import resolve_server_binary
+from rl_pipeline_tests.conftest import llama_server_or_skip
 from rl_pipeline_tests.support.processes import pick_free_port, servers_of
 from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
 
@@ -23,7 +23,7 @@ from rl_pipeline_tests.support.tiny_gguf import write_tiny_llama_gguf
 def test_api_start_ignores_a_configured_binary_and_confines_models(
     conn: sqlite3.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RL_PIPELINE_LLAMA_SERVER", str(resolve_server_binary(None)))
+    monkeypatch.setenv("RL_PIPELINE_LLAMA_SERVER", str(llama_server_or_skip()))
     marker = tmp_path / "pwned"
     script = tmp_path / "evil.sh"
     script.write_text(f"#!/bin/sh\ntouch {marker}\n")

@@ -29,7 +29,7 @@ from rl_pipeline.store.connection import open_store
 from rl_pipeline_tests.support.analytics_store import make_session_store
 from rl_pipeline_tests.support.store_state import assert_failed_cleanly as failed_cleanly
 
-HOOK = Path(__file__).parent / "support" / "kill_at_stage"
+HOOK = Path(__file__).parents[1] / "support" / "kill_at_stage"
 STAGES = [
     "market_bars",
     "features",

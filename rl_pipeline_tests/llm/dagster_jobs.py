@@ -1,5 +1,5 @@
 """Jobs for the MistralServerResource tests, run with the real CLI:
-``dagster job execute -f rl_pipeline_tests/mistral/dagster_jobs.py -j <job> -c run.yaml``.
+``dagster job execute -f rl_pipeline_tests/llm/dagster_jobs.py -j <job> -c run.yaml``.
 
 Each op appends one JSON line to ``record_file``: its process, the server it used and every server
 process of the test's model alive at that moment (which must be exactly that one).

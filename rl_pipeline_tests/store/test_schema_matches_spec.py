@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-SPEC_DDL_PATH = Path(__file__).parent / "fixtures" / "spec_tables.sql"
+SPEC_DDL_PATH = Path(__file__).parents[1] / "fixtures" / "spec_tables.sql"
 SPEC_TABLES = (
     "reinforcement_sessions",
     "trade_results",

@@ -121,6 +121,7 @@ def test_a_session_whose_pid_was_reused_fails_and_loses_its_artifacts(
     assert_failed_cleanly(conn, "s1", live, "ended before it finished")
 
 
+@pytest.mark.slow
 def test_fifty_concurrent_api_starts_run_at_most_one_session(isolated_data_dir: Path) -> None:
     """A real API server and fifty simultaneous POST /api/reinforcement/start: four are taken
     (one runs, three wait), the others get 429 with Retry-After, and while the taken ones run
