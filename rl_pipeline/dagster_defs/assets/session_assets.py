@@ -68,7 +68,7 @@ def market_bars(
         session_config = (
             request.config if request else session_config_with(conn, config.overrides())
         )
-        handle = stages.open_session(conn, session_config, session_id, context.run_id)
+        handle = stages.open_session(conn, session_config, session_id, context.run.run_id)
         window = stages.load_market_window(conn, session_id, handle)
     bars = window.bars
     return dg.Output(
