@@ -46,6 +46,12 @@ class OperationsConfig(BaseModel):
         "pool's round trip would cost more than it saves)",
     )
 
+    signal_cache: bool = Field(
+        True,
+        description="reuse model signals whose inputs (model, parameters, bars, window, code) "
+        "match earlier ones; off: every session computes its own",
+    )
+
     @classmethod
     def from_env(cls) -> OperationsConfig:
         """``RL_PIPELINE_<FIELD>`` overrides each field (e.g. RL_PIPELINE_NIGHTLY_CRON)."""

@@ -94,6 +94,16 @@ class TradingModel(ABC):
 
     model_id: ClassVar[str]
     trained: list[TrainedArtifact]
+    # How its signals may be reused (the signal cache): "symbol" when a symbol's signals depend
+    # on that symbol's bars only, "pooled" when on every symbol's bars, "none" never.
+    signal_cache_scope: ClassVar[str] = "none"
+
+    def cache_state(self) -> dict[str, Any]:
+        """What ``predict`` learnt besides the signals (training summary, reasons), as JSON."""
+        return {}
+
+    def restore_cache_state(self, state: dict[str, Any]) -> None:  # noqa: B027 (optional hook)
+        """Take back ``cache_state`` when signals come from the cache instead of ``predict``."""
 
     def availability(self) -> Availability:
         return Availability(True)

@@ -15,6 +15,7 @@ from rl_pipeline.models.base import Signals, TradingModel
 
 class TradingAI(TradingModel):
     model_id = "trading_ai"
+    signal_cache_scope = "symbol"  # rolling windows within each symbol
 
     def __init__(self, params: TradingAIConfig) -> None:
         # Unset windows (a model built outside a session) are those of hourly bars.

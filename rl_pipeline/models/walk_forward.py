@@ -87,12 +87,14 @@ class WalkForwardClassifier(TradingModel):
     """A classifier of forward direction, refitted walk-forward; subclasses supply the estimator."""
 
     artifact_suffix = ".bin"
+    signal_cache_scope = "pooled"  # one model is fitted on the rows of every symbol
 
     def __init__(self, params: WalkForwardConfig, context: ModelContext | None = None) -> None:
         self.params = fill_section(params)
         self.context = context or ModelContext(session_id="adhoc")
         self.trained: list[TrainedArtifact] = []
         self.largest_train_rows = 0
+        self.shortfall: dict[str, Any] | None = None
 
     @classmethod
     @abstractmethod
@@ -126,7 +128,7 @@ class WalkForwardClassifier(TradingModel):
         plan = FitPlan(len(features), [], [])
         self.trained = []
         self.largest_train_rows = 0
-        self.shortfall: dict[str, Any] | None = None
+        self.shortfall = None
         if not decide.any():
             return plan
         columns = feature_columns(features)
@@ -173,6 +175,19 @@ class WalkForwardClassifier(TradingModel):
             confidence[rows] = np.where(signal[rows] != 0, np.clip(np.abs(2 * up - 1), 0, 1), 0.0)
             self.trained.append(self.record(estimator, task.start, len(task.y_train), accuracy))
         return Signals(signal, confidence)
+
+    def cache_state(self) -> dict[str, Any]:
+        return {
+            "trained": [[a.cutoff_ts, a.train_rows, a.metrics] for a in self.trained],
+            "shortfall": self.shortfall,
+            "largest_train_rows": self.largest_train_rows,
+        }
+
+    def restore_cache_state(self, state: dict[str, Any]) -> None:
+        # The signals are reused, not refitted: no artifact of this session to point at.
+        self.trained = [TrainedArtifact(c, r, None, None, m) for c, r, m in state["trained"]]
+        self.shortfall = state["shortfall"]
+        self.largest_train_rows = state["largest_train_rows"]
 
     def inaction_reason(self) -> str:
         if not self.trained:

@@ -25,6 +25,7 @@ from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_pr
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
 from rl_pipeline.models.walk_forward import fit_chunk
+from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
@@ -37,6 +38,7 @@ from rl_pipeline.session.lifecycle import (
 )
 from rl_pipeline.session.report import build_report_and_curves, empty_curve
 from rl_pipeline.session.rows import history_rows, metric_rows, trade_rows
+from rl_pipeline.session.signal_cache import SignalCache
 from rl_pipeline.session.types import (
     MarketWindow,
     MetricsOutcome,
@@ -258,7 +260,15 @@ def compute_signals(
             inactive[model_id] = availability.reason
             continue
         models[model_id] = model
-    predictions = _predict_all(session_id, models, features, decide)
+    cache = (
+        SignalCache(conn, session_id, window.bars, window.test_start_ts, window.test_end_ts)
+        if OperationsConfig.from_env().signal_cache
+        else None
+    )
+    predictions = _predict_all(session_id, models, features, decide, cache)
+    if cache is not None:
+        for model_id, outcome in cache.outcome.items():
+            log.info("session %s: %s signals %s", session_id, model_id, outcome)
     for model_id, model in models.items():
         predicted = predictions[model_id]
         shortfall = model.training_shortfall()
@@ -282,7 +292,10 @@ def compute_signals(
         )
     if not active:
         raise SessionError(f"no active model: {inactive}")
-    handle = dataclasses.replace(handle, notes={**handle.notes, "training_warnings": warnings})
+    notes = {**handle.notes, "training_warnings": warnings}
+    if cache is not None:
+        notes["signal_cache"] = dict(cache.outcome)
+    handle = dataclasses.replace(handle, notes=notes)
     return ModelSignals(
         handle,
         test_bars,
@@ -296,12 +309,26 @@ def compute_signals(
 
 
 def _predict_all(
-    session_id: str, models: dict[str, Any], features: pd.DataFrame, decide: Any
+    session_id: str,
+    models: dict[str, Any],
+    features: pd.DataFrame,
+    decide: Any,
+    cache: SignalCache | None = None,
 ) -> dict[str, Signals]:
-    """Every model's signals. The walk-forward fits of all models are independent tasks, run
-    together on the configured executor (see ``rl_pipeline.parallel``); small sessions, whose
-    fits cost less than a worker round trip, run them in this process."""
-    plans = {m: model.plan(features, decide) for m, model in models.items() if _plans(model)}
+    """Every model's signals: from the signal cache where their inputs match, else computed.
+    The walk-forward fits of all models are independent tasks, run together on the configured
+    executor (see ``rl_pipeline.parallel``); small sessions, whose fits cost less than a
+    worker round trip, run them in this process."""
+    out: dict[str, Signals] = {}
+    plans = {}
+    for model_id, model in models.items():
+        if cache is not None and model.signal_cache_scope == "pooled":
+            found = cache.lookup_pooled(model, features, decide)
+            if found is not None:
+                out[model_id] = found
+                continue
+        if _plans(model):
+            plans[model_id] = model.plan(features, decide)
     fits = [task for plan in plans.values() for task in plan.fits]
     executor = fit_executor(sum(len(t.y_train) for t in fits))
     started = time.perf_counter()
@@ -315,12 +342,17 @@ def _predict_all(
         )  # fmt: skip
 
     fitted = executor.map(fit_chunk, fits, progress) if fits else []
-    out: dict[str, Signals] = {}
     for model_id, model in models.items():
+        if model_id in out:
+            continue
         if model_id in plans:
             n = len(plans[model_id].fits)
             out[model_id] = model.complete(plans[model_id], fitted[:n])
             fitted = fitted[n:]
+            if cache is not None:
+                cache.store_pooled(model, features, decide, out[model_id])
+        elif cache is not None:
+            out[model_id] = cache.predict(model, features, decide, model.predict)
         else:
             out[model_id] = model.predict(features, decide)
     return out

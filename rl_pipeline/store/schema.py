@@ -254,6 +254,22 @@ CREATE TABLE session_curves (
 );
 """
 
+SIGNAL_CACHE_DDL = """
+-- Model signals keyed by everything they depend on (model, its parameters, the bars it read,
+-- the decided window, the code version): a pure-function cache shared by sessions, campaigns
+-- and sweeps. A key that matches can only hold the signals those inputs give.
+CREATE TABLE signal_cache (
+    cache_key TEXT PRIMARY KEY,        -- sha256 of the inputs (rl_pipeline.session.signal_cache)
+    model_id TEXT NOT NULL,
+    symbol TEXT,                       -- one symbol's signals, or NULL: the model pools symbols
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    computed_by TEXT,                  -- the session that computed them
+    rows INTEGER NOT NULL,
+    signals BLOB NOT NULL,             -- npz: ts, signal, confidence of the decided rows
+    meta TEXT NOT NULL                 -- JSON: the model's training summary and reasons
+);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (the specification, section 6.2)", SPEC_DDL),
@@ -276,4 +292,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "ALTER TABLE session_requests ADD COLUMN launcher_start_ticks INTEGER;",
     ),
     (10, "equity curves of each session's ensembles and models", SESSION_CURVES_DDL),
+    (11, "model signals reused across sessions, campaigns and sweeps", SIGNAL_CACHE_DDL),
 ]
