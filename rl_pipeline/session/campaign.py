@@ -22,10 +22,12 @@ import numpy as np
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.ensemble.orchestrator import weights_before_each_bar
 from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
+from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
-from rl_pipeline.session import stages as stages
+from rl_pipeline.session import stages
 from rl_pipeline.session.report import EnsembleRun, ensemble_run, signal_matrices
+from rl_pipeline.session.signal_warmup import warm_signal_cache
 from rl_pipeline.store import ai_models, campaigns
 from rl_pipeline.store.bars import bar_ranges
 from rl_pipeline.timestamps import format_time, iso_z, readable_id
@@ -89,8 +91,11 @@ def run_campaign(
     publish: bool = False,
     campaign_id: str | None = None,
     progress: Callable[[str], None] | None = None,
+    parallel_signals: bool = True,
 ) -> dict[str, Any]:
-    """Run the campaign in this process and return its stored view (see ``campaign_view``)."""
+    """Run the campaign in this process and return its stored view (see ``campaign_view``).
+    With ``parallel_signals`` (and the signal cache on), the walk-forward fits of every
+    session's window run side by side first; the sessions then run in order and reuse them."""
     if sessions < 1 or test_period_days < 1:
         raise CampaignError("sessions and test_period_days must be >= 1")
     if rule is not None and rule not in rule_names():
@@ -119,6 +124,9 @@ def run_campaign(
     )
     say = progress or (lambda message: log.info(message))
     try:
+        if parallel_signals and OperationsConfig.from_env().signal_cache:
+            # The fits of every window side by side first; the sessions then reuse them.
+            warm_signal_cache(conn, config, ends, campaign_id, say)
         result, curve = _run_sessions(conn, config, campaign_id, ends, start_weights, publish, say)
     except BaseException as exc:
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

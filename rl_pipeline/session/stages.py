@@ -115,10 +115,21 @@ def load_market_window(
     *,
     test_end_ts: int | None = None,
 ) -> MarketWindow:
-    """The session's bars: its test window ends at the last bar of its symbols (or at
-    ``test_end_ts``); the interval-dependent defaults are filled from the symbols' bar interval
-    and calendar, and the effective configuration is stored with the session. Refuses symbols
-    without bars in the test window and a test period longer than the stored data."""
+    """The session's bars (see :func:`read_market_window`); the effective configuration is
+    stored with the session."""
+    window = read_market_window(conn, handle, test_end_ts=test_end_ts)
+    sessions.set_configuration(conn, session_id, window.session.config.model_dump_json())
+    return window
+
+
+def read_market_window(
+    conn: sqlite3.Connection, handle: SessionHandle, *, test_end_ts: int | None = None
+) -> MarketWindow:
+    """The bars of a test window and its history, writing nothing: the window ends at the last
+    bar of the symbols (or at ``test_end_ts``); the interval-dependent defaults are filled from
+    the symbols' bar interval and calendar. Refuses symbols without bars in the test window and
+    a test period longer than the stored data."""
+    session_id = handle.session_id
     config = handle.config
     ranges = bar_ranges(conn)
     if not ranges:
@@ -162,7 +173,6 @@ def load_market_window(
     profiles = series_profiles(conn, symbols)
     profile = session_profile(profiles) if profiles else HOURLY_24_7
     effective = resolve_config(config, profile)
-    sessions.set_configuration(conn, session_id, effective.model_dump_json())
     since = test_start - (effective.backtest.history_days or 0) * SECONDS_PER_DAY
     bars = read_bars(conn, symbols, since, end)
     bars["in_test"] = bars["ts"].to_numpy() >= test_start
@@ -240,26 +250,12 @@ def compute_signals(
         llm_unavailable_reason=llm[1],
         answer_cache=SqliteAnswerCache(conn),
     )
-    live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
     decide = window.bars["in_test"].to_numpy()
     test_bars = window.bars.loc[decide, ["symbol", "ts", "open", "high", "low", "close"]]
     test_bars = test_bars.reset_index(drop=True)
-    frames, active, inactive, parameters, training, idle = [], [], {}, {}, {}, {}
+    frames, active, parameters, training, idle = [], [], {}, {}, {}
     warnings: dict[str, str] = {}
-    models = {}
-    for model_id, factory in MODEL_FACTORIES.items():
-        if factory is None:
-            inactive[model_id] = NOT_BUILT_REASON
-            continue
-        if not live.get(model_id, False):
-            inactive[model_id] = "not active in ai_models (is_active is false or no row)"
-            continue
-        model = factory(handle.config, context)
-        availability = model.availability()
-        if not availability.active:
-            inactive[model_id] = availability.reason
-            continue
-        models[model_id] = model
+    models, inactive = build_models(conn, handle.config, context)
     cache = (
         SignalCache(conn, session_id, window.bars, window.test_start_ts, window.test_end_ts)
         if OperationsConfig.from_env().signal_cache
@@ -306,6 +302,28 @@ def compute_signals(
         training,
         idle,
     )
+
+
+def build_models(
+    conn: sqlite3.Connection, config: SessionConfig, context: ModelContext
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The registered models active for a session, and why each other one is not."""
+    live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
+    models, inactive = {}, {}
+    for model_id, factory in MODEL_FACTORIES.items():
+        if factory is None:
+            inactive[model_id] = NOT_BUILT_REASON
+            continue
+        if not live.get(model_id, False):
+            inactive[model_id] = "not active in ai_models (is_active is false or no row)"
+            continue
+        model = factory(config, context)
+        availability = model.availability()
+        if not availability.active:
+            inactive[model_id] = availability.reason
+            continue
+        models[model_id] = model
+    return models, inactive
 
 
 def _predict_all(

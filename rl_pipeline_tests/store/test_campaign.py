@@ -194,3 +194,57 @@ def test_campaign_run_from_the_cli_on_the_shipped_data(db_path: Path) -> None:
     assert unsafe.returncode == 1 and "Traceback" not in unsafe.stderr
     assert "learning_rate * punishment_multiplier * g_max must be < 1" in unsafe.stderr
     assert conn.execute("SELECT COUNT(*) FROM campaigns").fetchone()[0] == campaigns
+
+
+@pytest.mark.slow
+def test_a_campaign_with_its_fits_side_by_side_equals_one_run_session_by_session(
+    tmp_path: Path, small_bars: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Signals first, all windows' fits in one batch on a 2-worker pool, then the weights in
+    order: the same sessions, trades and learning curve as computing each session's signals in
+    its turn without any cache."""
+    from rl_pipeline.parallel.session_executor import close_executors
+    from rl_pipeline.store.bars import write_bars
+
+    def campaign_in(name: str, **env: str) -> tuple[dict, list[str], pd.DataFrame]:
+        data = tmp_path / name
+        data.mkdir()
+        with monkeypatch.context() as m:
+            m.setenv("RL_PIPELINE_DATA_DIR", str(data))
+            m.setenv("RL_PIPELINE_DB", str(data / "db.sqlite"))
+            for key, value in env.items():
+                m.setenv(key, value)
+            conn = open_store(data / "db.sqlite")
+            try:
+                write_bars(conn, small_bars, source="test")
+                said: list[str] = []
+                view = run_campaign(
+                    conn, SessionConfig(), sessions=3, test_period_days=4, progress=said.append
+                )
+                trades = pd.read_sql(
+                    "SELECT t.ai_model_id, t.symbol, t.entry_time, t.exit_time, t.pnl, "
+                    "c.seq FROM trade_results t JOIN campaign_sessions c USING (session_id) "
+                    "ORDER BY c.seq, t.ai_model_id, t.symbol, t.entry_time",
+                    conn,
+                )
+            finally:
+                conn.close()
+                close_executors()
+        return view, said, trades
+
+    sequential, _, seq_trades = campaign_in("sequential", RL_PIPELINE_SIGNAL_CACHE="0")
+    parallel, said, par_trades = campaign_in(
+        "parallel",
+        RL_PIPELINE_EXECUTOR="process_pool",
+        RL_PIPELINE_WORKERS="2",
+        RL_PIPELINE_PARALLEL_MIN_ROWS="0",
+    )
+    assert any("walk-forward fits for 3 windows" in line for line in said)
+    assert any("on process_pool (2 workers)" in line for line in said)
+    pd.testing.assert_frame_equal(par_trades, seq_trades, check_exact=True)
+    assert len(par_trades) > 0
+    def without_ids(curve: list[dict]) -> list[dict]:
+        return [{k: v for k, v in row.items() if k != "session_id"} for row in curve]
+
+    assert without_ids(parallel["curve"]) == without_ids(sequential["curve"])
+    assert parallel["verdict"] == sequential["verdict"]
