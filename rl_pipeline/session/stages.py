@@ -23,7 +23,7 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
-from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
+from rl_pipeline.models.registry import build_model, model_specs
 from rl_pipeline.models.walk_forward import fit_chunk
 from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
@@ -245,14 +245,12 @@ def compute_signals(
     frames, active, inactive, parameters, training, idle = [], [], {}, {}, {}, {}
     warnings: dict[str, str] = {}
     models = {}
-    for model_id, factory in MODEL_FACTORIES.items():
-        if factory is None:
-            inactive[model_id] = NOT_BUILT_REASON
-            continue
+    for spec in model_specs():
+        model_id = spec.model_id
         if not live.get(model_id, False):
             inactive[model_id] = "not active in ai_models (is_active is false or no row)"
             continue
-        model = factory(handle.config, context)
+        model = build_model(spec, handle.config, context)
         availability = model.availability()
         if not availability.active:
             inactive[model_id] = availability.reason
