@@ -3,23 +3,32 @@
 Dagster run config, CLI flags, API bodies and config export/import are views of these models;
 their defaults are the specification's (learning_rate 0.01, reward_multiplier 1.5,
 punishment_multiplier 0.8).
+
+The ``models`` part has one section per registered model and ``weights.rule`` takes the
+registered rules (``rl_pipeline.registry``): the plugins are loaded before these models are built,
+and the registries are sealed after.
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, create_model, field_validator, model_validator
 
+from rl_pipeline.builtin_models import AUTO, _Strict
+
+# The built-in sections, where their readers have always found them.
+from rl_pipeline.builtin_models import LavaAIConfig as LavaAIConfig
+from rl_pipeline.builtin_models import LGBMAIConfig as LGBMAIConfig
+from rl_pipeline.builtin_models import MistralAIConfig as MistralAIConfig
+from rl_pipeline.builtin_models import TradingAIConfig as TradingAIConfig
+from rl_pipeline.builtin_models import WalkForwardConfig as WalkForwardConfig
+from rl_pipeline.registry import MODELS, RegistryError, load_plugins, model_ids, model_specs
 from rl_pipeline.rl.parameters import parse_update_every
-from rl_pipeline.rl.rules import rule_names
+from rl_pipeline.rl.rules import RULES, rule_names
 
-MODEL_IDS: tuple[str, ...] = ("trading_ai", "lava_ai", "lgbm_ai", "mistral_ai")
+load_plugins()
 
-
-AUTO = "None = from the bar interval (README: defaults per bar interval)"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Every registered model, built-in ones first (the order of every listing).
+MODEL_IDS: tuple[str, ...] = model_ids()
 
 
 class CostConfig(_Strict):
@@ -55,6 +64,7 @@ class WeightRuleConfig(_Strict):
         "binary",
         validation_alias=AliasChoices("rule", "mode"),
         description=f"update rule, one of: {', '.join(rule_names())}",
+        json_schema_extra={"enum": list(rule_names())},
     )
     update_every: str = Field(
         "trade",
@@ -92,73 +102,6 @@ class WeightRuleConfig(_Strict):
         return self
 
 
-class TradingAIConfig(_Strict):
-    fast_window: int | None = Field(None, ge=2, description="bars of the fast average; " + AUTO)
-    slow_window: int | None = Field(None, ge=3, description="bars of the slow average; " + AUTO)
-    rsi_window: int = Field(14, ge=2)
-    rsi_overbought: float = Field(75.0, gt=50, lt=100)
-    rsi_oversold: float = Field(25.0, gt=0, lt=50)
-    confidence_scale: float = Field(0.01, gt=0, description="|fast/slow - 1| giving confidence 1")
-
-    @model_validator(mode="after")
-    def _windows(self) -> TradingAIConfig:
-        if (
-            self.fast_window is not None
-            and self.slow_window is not None
-            and self.fast_window >= self.slow_window
-        ):
-            raise ValueError("fast_window must be < slow_window")
-        return self
-
-
-class WalkForwardConfig(_Strict):
-    """Walk-forward training of a learning model: fit only on labels known before the bars it
-    predicts, refit every ``retrain_every_days``."""
-
-    train_window_days: int | None = Field(
-        None, ge=1, le=3650, description="days of labelled rows a fit learns from; " + AUTO
-    )
-    retrain_every_days: int | None = Field(
-        None, ge=1, le=365, description="days between refits; " + AUTO
-    )
-    horizon_bars: int | None = Field(
-        None, ge=1, le=500, description="label: direction over this many bars; " + AUTO
-    )
-    min_train_rows: int | None = Field(
-        None,
-        ge=10,
-        description="fewer training rows: the model stays flat and says so; " + AUTO,
-    )
-    signal_margin: float = Field(
-        0.1, ge=0, lt=0.5, description="flat unless |P(up) - 0.5| exceeds this"
-    )
-    seed: int = 7
-
-
-class LavaAIConfig(WalkForwardConfig):
-    inverse_regularisation: float = Field(0.5, gt=0, description="C of the logistic regression")
-
-
-class LGBMAIConfig(WalkForwardConfig):
-    n_estimators: int = Field(100, ge=1, le=5000)
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(7, ge=2, le=1024)
-    min_child_samples: int | None = Field(
-        None, ge=1, description="rows per LightGBM leaf at least; " + AUTO
-    )
-
-
-class MistralAIConfig(_Strict):
-    decision_every_bars: int | None = Field(
-        None, ge=1, description="ask the LLM every N bars per symbol; " + AUTO
-    )
-    max_tokens: int = Field(96, ge=16, le=1024)
-    temperature: float = Field(0.0, ge=0, le=2)
-    seed: int = 42
-    max_reason_chars: int = Field(120, ge=8, le=500)
-    request_timeout_s: float = Field(60.0, gt=0)
-
-
 class EnsembleConfig(_Strict):
     threshold: float = Field(0.15, ge=0, le=1, description="|score| needed to take a position")
 
@@ -185,11 +128,26 @@ class MistralConfig(_Strict):
     ctx_size: int = Field(2048, ge=128)
 
 
-class ModelsConfig(_Strict):
-    trading_ai: TradingAIConfig = TradingAIConfig()
-    lava_ai: LavaAIConfig = LavaAIConfig()
-    lgbm_ai: LGBMAIConfig = LGBMAIConfig()
-    mistral_ai: MistralAIConfig = MistralAIConfig()
+def _section_default(section: type) -> object:
+    try:
+        return section()
+    except Exception as exc:
+        raise RegistryError(
+            f"model section {section.__name__}: every field needs a default ({exc})"
+        ) from exc
+
+
+# One section per registered model that has one (``models.<model_id>``).
+ModelsConfig = create_model(
+    "ModelsConfig",
+    __base__=_Strict,
+    __doc__="The configuration of each registered model.",
+    **{
+        spec.model_id: (spec.section, _section_default(spec.section))
+        for spec in model_specs()
+        if spec.section is not None
+    },
+)
 
 
 class SessionConfig(_Strict):
@@ -217,3 +175,7 @@ class SessionConfig(_Strict):
                 "weight zero or negative)"
             )
         return self
+
+
+MODELS.seal("the configuration schema (rl_pipeline.config)")
+RULES.seal("the configuration schema (rl_pipeline.config)")

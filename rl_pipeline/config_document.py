@@ -9,27 +9,27 @@ reach the nested ``SessionConfig``, whose own models are lax).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
 from pydantic_core import PydanticCustomError
 
-from rl_pipeline.config import SessionConfig
+from rl_pipeline.config import MODEL_IDS, SessionConfig
 
 SCHEMA_VERSION = 1
 
-# A weight is a finite real in [0, 1]; the sum rule depends on which models are active, so it is
-# checked by the weight manager against the store, not here.
-_Weight = Field(ge=0, le=1, allow_inf_nan=False)
 
-
-class WeightVector(BaseModel):
-    """One weight per model, all four required."""
-
+class _WeightVectorBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    trading_ai: float = _Weight
-    lava_ai: float = _Weight
-    lgbm_ai: float = _Weight
-    mistral_ai: float = _Weight
+
+# One weight per registered model, all required. A weight is a finite real in [0, 1]; the sum
+# rule depends on which models are active, so it is checked by the weight manager against the
+# store, not here.
+WeightVector = create_model(
+    "WeightVector",
+    __base__=_WeightVectorBase,
+    __doc__="One weight per model, every registered model required.",
+    **{m: (float, Field(ge=0, le=1, allow_inf_nan=False)) for m in MODEL_IDS},
+)
 
 
 class SystemConfig(BaseModel):

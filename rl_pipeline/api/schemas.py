@@ -10,10 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+)
 
-from rl_pipeline.config import MODEL_IDS, SessionConfig
+from rl_pipeline.config import SessionConfig
 from rl_pipeline.config_document import SCHEMA_VERSION
+from rl_pipeline.registry import model_specs
 from rl_pipeline.rl.parameters import parse_update_every
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.timestamps import ISO_Z_PATTERN
@@ -27,6 +37,10 @@ Timestamp = Annotated[
         examples=["2026-12-02T03:14:01Z"],
     ),
 ]
+
+
+# A registered update rule (the schema lists them; the validator names them when refusing one).
+RuleName = Annotated[str, WithJsonSchema({"type": "string", "enum": list(rule_names())})]
 
 
 def _rules(name: str) -> list:
@@ -127,7 +141,7 @@ class StartSessionRequest(_Body):
         *_rules("punishment_multiplier"),
         Field(description="default: the active configuration's (0.8 unless changed)"),
     ] = None
-    rule: str | None = Field(
+    rule: RuleName | None = Field(
         None, description="update rule (weights.rule); default: the active configuration's"
     )
     update_every: str | None = Field(
@@ -230,48 +244,50 @@ class ReplayResponse(BaseModel):
     weights_after: dict[str, float] = Field(description="live weights after it")
 
 
-class WeightsBody(_Body):
+def _weights_example(normalize: bool = False, **given: float) -> dict[str, Any]:
+    """A weights body naming every registered model (those not given at 0)."""
+    body: dict[str, Any] = {s.weight_field: given.get(s.model_id, 0.0) for s in model_specs()}
+    return {**body, "normalize": True} if normalize else body
+
+
+class _WeightsBodyBase(_Body):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {
-                    "trading_ai_weight": 0.3,
-                    "lava_ai_weight": 0.3,
-                    "lgbm_ai_weight": 0.4,
-                    "mistral_ai_weight": 0.0,
-                },
-                {
-                    "trading_ai_weight": 0.5,
-                    "lava_ai_weight": 0.5,
-                    "lgbm_ai_weight": 1,
-                    "mistral_ai_weight": 0,
-                    "normalize": True,
-                },
+                _weights_example(trading_ai=0.3, lava_ai=0.3, lgbm_ai=0.4),
+                _weights_example(True, trading_ai=0.5, lava_ai=0.5, lgbm_ai=1),
             ]
         },
-    )
-
-    trading_ai_weight: FiniteFloat
-    lava_ai_weight: FiniteFloat
-    lgbm_ai_weight: FiniteFloat
-    mistral_ai_weight: FiniteFloat
-    normalize: StrictBool = Field(
-        False,
-        description="scale the active models' weights to sum to 1 (otherwise they must sum "
-        "to 1 within 1e-6); inactive models must still be 0",
     )
 
     def weights(self) -> dict[str, float]:
         return self.model_dump(exclude={"normalize"})
 
 
-class WeightsResponse(BaseModel):
-    trading_ai_weight: float
-    lava_ai_weight: float
-    lgbm_ai_weight: float
-    mistral_ai_weight: float
-    last_updated: Timestamp | None = Field(description="the latest change of any weight")
+# One ``<model_id>_weight`` field per registered model, then ``normalize``.
+WeightsBody = create_model(
+    "WeightsBody",
+    __base__=_WeightsBodyBase,
+    **{
+        s.weight_field: (FiniteFloat, Field(description=f"{s.model_name}'s weight in [0, 1]"))
+        for s in model_specs()
+    },
+    normalize=(
+        StrictBool,
+        Field(
+            False,
+            description="scale the active models' weights to sum to 1 (otherwise they must sum "
+            "to 1 within 1e-6); inactive models must still be 0",
+        ),
+    ),
+)
+
+WeightsResponse = create_model(
+    "WeightsResponse",
+    **{s.weight_field: (float, ...) for s in model_specs()},
+    last_updated=(Timestamp | None, Field(description="the latest change of any weight")),
+)
 
 
 class ModelPerformance(_View):
@@ -445,7 +461,7 @@ class ConfigDocument(_View):
 CONFIG_EXAMPLE: dict[str, Any] = {
     "schema_version": SCHEMA_VERSION,
     "session": SessionConfig(test_period_days=30).model_dump(mode="json"),
-    "weights": dict(zip(MODEL_IDS, (0.25, 0.35, 0.4, 0.0), strict=True)),
+    "weights": {s.model_id: s.seed_weight for s in model_specs()},
 }
 
 

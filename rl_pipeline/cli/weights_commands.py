@@ -4,10 +4,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 import click
 
 from rl_pipeline.config import MODEL_IDS
+from rl_pipeline.registry import model_specs
+
+
+def model_weight_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One ``--<model-id>`` option per registered model, in registry order."""
+    for spec in reversed(model_specs()):
+        command = click.option(
+            spec.option, spec.model_id, type=float, help=f"{spec.model_name} weight in [0, 1]."
+        )(command)
+    return command
 
 
 @click.group()
@@ -33,10 +45,7 @@ def show(as_json: bool) -> None:
 
 
 @weights.command("set")
-@click.option("--trading-ai", type=float, help="TradingAI weight in [0, 1].")
-@click.option("--lava-ai", type=float, help="LavaAI weight in [0, 1].")
-@click.option("--lgbm-ai", type=float, help="LGBMAI weight in [0, 1].")
-@click.option("--mistral-ai", type=float, help="MistralAI weight in [0, 1].")
+@model_weight_options
 @click.option(
     "--normalise",
     "--normalize",
@@ -45,7 +54,7 @@ def show(as_json: bool) -> None:
     help="Scale the active models' weights to sum to 1.",
 )
 def set_(normalise: bool, **given: float | None) -> None:
-    """Set all four weights at once (the active ones must sum to 1 unless --normalise)."""
+    """Set every model's weight at once (the active ones must sum to 1 unless --normalise)."""
     from rl_pipeline.store.connection import open_store
     from rl_pipeline.weights.live import WeightValidationError, set_weights
 

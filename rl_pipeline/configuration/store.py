@@ -62,11 +62,14 @@ def export_config(conn: sqlite3.Connection) -> dict[str, Any]:
 
 
 def active_session_config(conn: sqlite3.Connection) -> SessionConfig:
-    """The session configuration of the active stored document, or the defaults."""
+    """The session configuration of the active stored document, or the defaults. Only the
+    session part is read: a document stored before a plugin added a model lacks that model's
+    weight, and its session configuration is still whole (the model's section has defaults)."""
     row = active_configuration(conn)
     if row is None:
         return SessionConfig()
-    return parse_document(row["document"]).session
+    session = json.dumps(json.loads(row["document"])["session"])
+    return SessionConfig.model_validate_json(session, strict=True)
 
 
 def import_config(

@@ -1,5 +1,5 @@
-"""The one interface every trading model implements (a fifth model is one new file plus one
-registration line in :mod:`rl_pipeline.models.registry`)."""
+"""The one interface every trading model implements (a fifth model is one new file: its class,
+its configuration section and its ``register_model`` call, see :mod:`rl_pipeline.registry`)."""
 
 from __future__ import annotations
 

@@ -10,14 +10,14 @@ import pandas as pd
 from rl_pipeline.config import TradingAIConfig
 from rl_pipeline.features.technical import position_in_symbol, rolling_mean, rsi
 from rl_pipeline.market.intervals import fill_section
-from rl_pipeline.models.base import Signals, TradingModel
+from rl_pipeline.models.base import ModelContext, Signals, TradingModel
 
 
 class TradingAI(TradingModel):
     model_id = "trading_ai"
     signal_cache_scope = "symbol"  # rolling windows within each symbol
 
-    def __init__(self, params: TradingAIConfig) -> None:
+    def __init__(self, params: TradingAIConfig, context: ModelContext | None = None) -> None:
         # Unset windows (a model built outside a session) are those of hourly bars.
         self.params = fill_section(params)
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rl_pipeline.backtest.metrics import extra_metrics
 from rl_pipeline.backtest.trades import EquityCurve
 from rl_pipeline.reporting import charts
 from rl_pipeline.rl.weight_update import WeightPath
@@ -173,6 +174,7 @@ def render_session_report(inputs: ReportInputs) -> str:
                     "pnl": x["total_pnl"],
                     "sharpe": x["sharpe_ratio"],
                     "max drawdown": x["max_drawdown"],
+                    **{e.label or e.name: x.get(e.name) for e in extra_metrics()},
                     "weight before": s.get("weights_before", {}).get(m),
                     "weight learned": s.get("weights_learned", {}).get(m),
                     "live after": s.get("weights_after", {}).get(m),

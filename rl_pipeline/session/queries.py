@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rl_pipeline.backtest.metrics import extra_metrics, format_metric
 from rl_pipeline.session.lifecycle import WEIGHTS_PUBLISHED, fail_orphaned_sessions
 from rl_pipeline.store import results, sessions
 from rl_pipeline.timestamps import iso_z, with_iso_z
@@ -192,11 +193,14 @@ def format_notes(notes: dict[str, Any]) -> list[str]:
 
 
 def format_ensemble_report(report: dict[str, Any]) -> list[str]:
-    """Did learning pay? The ensembles and each model alone over the same test period."""
+    """Did learning pay? The ensembles and each model alone over the same test period (and
+    every further registered metric, after the specification's)."""
+    extras = extra_metrics()
     lines = [
         "",
         "  session report (same test period, same costs)",
-        f"  {'strategy':<34} {'trades':>7} {'win rate':>9} {'pnl':>12} {'sharpe':>8} {'max dd':>8}",
+        f"  {'strategy':<34} {'trades':>7} {'win rate':>9} {'pnl':>12} {'sharpe':>8} {'max dd':>8}"
+        + "".join(f" {e.label or e.name:>12}" for e in extras),
     ]
     named = [
         (f"ensemble, {k.replace('_', ' ')} weights", v) for k, v in report["ensembles"].items()
@@ -207,6 +211,7 @@ def format_ensemble_report(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"  {name:<34} {m['total_trades']:>7} {m['win_rate']:>9.2%} "
             f"{m['total_pnl']:>12,.2f} {sharpe:>8} {m['max_drawdown']:>8.2%}"
+            + "".join(f" {format_metric(e, m.get(e.name)):>12}" for e in extras)
         )
     lines.extend(format_tournament(report))
     lines.extend(format_verdict(report))

@@ -23,7 +23,7 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
-from rl_pipeline.models.registry import MODEL_FACTORIES, NOT_BUILT_REASON
+from rl_pipeline.models.registry import build_model, model_specs
 from rl_pipeline.models.walk_forward import fit_chunk
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.session_executor import fit_executor
@@ -310,14 +310,12 @@ def build_models(
     """The registered models active for a session, and why each other one is not."""
     live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
     models, inactive = {}, {}
-    for model_id, factory in MODEL_FACTORIES.items():
-        if factory is None:
-            inactive[model_id] = NOT_BUILT_REASON
-            continue
+    for spec in model_specs():
+        model_id = spec.model_id
         if not live.get(model_id, False):
             inactive[model_id] = "not active in ai_models (is_active is false or no row)"
             continue
-        model = factory(config, context)
+        model = build_model(spec, config, context)
         availability = model.availability()
         if not availability.active:
             inactive[model_id] = availability.reason

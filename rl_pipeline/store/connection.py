@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from rl_pipeline import paths
+from rl_pipeline.registry import model_specs
 from rl_pipeline.store.schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 30_000
@@ -146,7 +147,24 @@ def migrate(conn: sqlite3.Connection) -> list[int]:
                 (version, description),
             )
         applied.append(version)
+    add_registered_models(conn)
     return applied
+
+
+def add_registered_models(conn: sqlite3.Connection) -> list[str]:
+    """An ``ai_models`` row for each registered model that has none (the four of the
+    specification are its seed rows; a plugin's model gets its row here, at its seed weight).
+    Returns the model ids added."""
+    have = {row[0] for row in conn.execute("SELECT model_id FROM ai_models")}
+    missing = [s for s in model_specs() if s.model_id not in have]
+    if missing:
+        with transaction(conn):
+            conn.executemany(
+                "INSERT OR IGNORE INTO ai_models (model_id, model_name, model_type, "
+                "current_weight) VALUES (?, ?, ?, ?)",
+                [(s.model_id, s.model_name, s.model_type, s.seed_weight) for s in missing],
+            )
+    return [s.model_id for s in missing]
 
 
 def open_store(db_path: Path | str | None = None) -> sqlite3.Connection:

@@ -1,10 +1,10 @@
 """Use case: read and set the live model weights (the weight manager). The CLI, the HTTP API and
 Dagster all call these functions.
 
-Rules of a set: all four models, no unknown names, every value a finite real in [0, 1], inactive
-models at 0, and the active models' weights summing to 1 within 1e-6 (or scaled to 1 when the
-caller asks to normalise: the CLI's ``--normalise``, the API's ``"normalize": true``). A
-rejected request raises before anything is written.
+Rules of a set: every registered model, no unknown names, every value a finite real in [0, 1],
+inactive models at 0, and the active models' weights summing to 1 within 1e-6 (or scaled to 1
+when the caller asks to normalise: the CLI's ``--normalise``, the API's ``"normalize": true``).
+A rejected request raises before anything is written.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def set_weights(
     source: str | None = None,
     normalise_option: str | None = None,
 ) -> WeightsView:
-    """Set all four weights at once (keys: model ids or API field names) in one transaction:
+    """Set every model's weight at once (keys: model ids or API field names) in one transaction:
     live weights, history rows (``reason``) and one new model version per model; nothing when
     they are the live weights already. ``source`` ('cli', 'api', ...) is recorded with it.
     ``normalise_option`` is how the caller asks to normalise (``--normalise``, ``"normalize":

@@ -243,6 +243,7 @@ def test_a_campaign_with_its_fits_side_by_side_equals_one_run_session_by_session
     assert any("on process_pool (2 workers)" in line for line in said)
     pd.testing.assert_frame_equal(par_trades, seq_trades, check_exact=True)
     assert len(par_trades) > 0
+
     def without_ids(curve: list[dict]) -> list[dict]:
         return [{k: v for k, v in row.items() if k != "session_id"} for row in curve]
 

@@ -6,15 +6,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from rl_pipeline.config import SessionConfig, WeightRuleConfig
-from rl_pipeline.models.registry import MODEL_FACTORIES
+from rl_pipeline.config import SessionConfig, TradingAIConfig, WeightRuleConfig
 from rl_pipeline.models.trading_ai import TradingAI
+from rl_pipeline.registry import MODELS, ModelSpec
 from rl_pipeline.session import stages as stages
 from rl_pipeline.session.queries import get_session_view
 from rl_pipeline.store import ai_models, results
@@ -36,15 +37,21 @@ class ContrarianAI(TradingAI):
 
 
 @pytest.fixture
-def fifth_model(small_store: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Adding a model: one class, one registration line (and its ai_models row)."""
+def fifth_model(small_store: sqlite3.Connection) -> Iterator[None]:
+    """A model registered in this process only (test_registries.py adds one the way a user
+    does, as a plugin), with its ai_models row at weight 0.1."""
     small_store.execute(
         "INSERT INTO ai_models (model_id, model_name, model_type, current_weight) "
         "VALUES ('contrarian_ai', 'ContrarianAI', 'trading', 0.1)"
     )
-    monkeypatch.setitem(
-        MODEL_FACTORIES, "contrarian_ai", lambda config, ctx: ContrarianAI(config.models.trading_ai)
+    spec = ModelSpec(
+        "contrarian_ai",
+        "ContrarianAI",
+        "trading",
+        lambda section, context: ContrarianAI(TradingAIConfig()),
     )
+    with MODELS.temporarily("contrarian_ai", spec):
+        yield
 
 
 def child_rows(conn: sqlite3.Connection, session_id: str) -> dict[str, int]:

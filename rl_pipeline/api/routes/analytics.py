@@ -12,9 +12,10 @@ from rl_pipeline.analytics.trades import trade_analysis
 from rl_pipeline.analytics.worker import run_in_worker
 from rl_pipeline.api.schemas import TradeAnalysis, error_responses
 from rl_pipeline.api.store import db_path
+from rl_pipeline.config import MODEL_IDS
 
 router = APIRouter(prefix="/api/analytics", tags=["analytics"])
-ModelId = Literal["trading_ai", "lava_ai", "lgbm_ai", "mistral_ai"]
+ModelId = Literal[MODEL_IDS]  # every registered model
 
 
 @router.get(

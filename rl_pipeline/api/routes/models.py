@@ -43,7 +43,7 @@ def read_weights(request: Request) -> dict[str, Any]:
     ),
 )
 def write_weights(body: WeightsBody, request: Request) -> dict[str, Any]:
-    """Set all four weights at once: each in [0, 1], inactive models 0, active ones summing
+    """Set every model's weight at once: each in [0, 1], inactive models 0, active ones summing
     to 1 — or, with ``"normalize": true``, scaled to sum to 1. Logged in the weight history and
     as a new model version."""
     with store(request) as conn:
