@@ -22,6 +22,7 @@ from rl_pipeline.features.technical import feature_columns
 from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext, Signals, TradingModel, TrainedArtifact
 from rl_pipeline.parallel.executors import InProcessExecutor
+from rl_pipeline.parallel.shipping import resolve
 
 SECONDS_PER_DAY = 86_400
 
@@ -42,9 +43,12 @@ class ChunkFit:
     model_class: type[WalkForwardClassifier]
     params: WalkForwardConfig
     start: int
-    x_train: np.ndarray
+    # The model's whole feature matrix (shared by all its chunks, shipped once per batch) and
+    # this chunk's training rows and decided rows in it.
+    x: Any
+    train_rows: np.ndarray
     y_train: np.ndarray
-    x_rows: np.ndarray
+    decided_rows: np.ndarray
 
 
 @dataclass
@@ -59,10 +63,12 @@ class FitPlan:
 def fit_chunk(task: ChunkFit) -> tuple[Any, np.ndarray, float]:
     """Fit the chunk's estimator; return it, P(up) of the chunk's rows and the training
     accuracy."""
+    x = resolve(task.x)
+    x_train = x[task.train_rows]
     estimator = task.model_class.estimator_for(task.params)
-    estimator.fit(task.x_train, task.y_train)
-    up = estimator.predict_proba(task.x_rows)[:, 1]
-    accuracy = float((estimator.predict(task.x_train) == task.y_train).mean())
+    estimator.fit(x_train, task.y_train)
+    up = estimator.predict_proba(x[task.decided_rows])[:, 1]
+    accuracy = float((estimator.predict(x_train) == task.y_train).mean())
     return estimator, up, accuracy
 
 
@@ -150,7 +156,12 @@ class WalkForwardClassifier(TradingModel):
             if train.sum() < p.min_train_rows or len(np.unique(label[train])) < 2:
                 short.append(int(train.sum()))
                 continue  # not enough history yet: stay flat for this chunk
-            plan.fits.append(ChunkFit(type(self), p, int(start), x[train], label[train], x[rows]))
+            plan.fits.append(
+                ChunkFit(
+                    type(self), p, int(start), x, np.flatnonzero(train), label[train],
+                    np.flatnonzero(rows),
+                )
+            )  # fmt: skip
             plan.rows.append(rows)
         if short:
             self.shortfall = {

@@ -11,11 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
 from threadpoolctl import threadpool_limits
+
+from rl_pipeline.parallel.shipping import in_shared_memory, join_large, split_large
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -73,19 +75,22 @@ def _collect(futures: list[Future], progress: Progress | None) -> list[Any]:
 
 
 class ProcessPoolTaskExecutor:
-    """A local pool of worker processes (default: one per core). Workers are started with
-    ``forkserver`` (never a fork of a process holding threads, a SQLite connection or a
-    Dagster context) and kept for the executor's life, so their imports are paid once."""
+    """A local pool of worker processes (default: one per core): joblib's loky executor. Its
+    workers start fresh interpreters (never a fork of a process holding threads, a SQLite
+    connection or a Dagster context), need no ``if __name__ == "__main__"`` guard in the
+    caller's script, and are kept between batches, so their imports are paid once."""
 
     name = "process_pool"
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Any = None
 
-    def _ensure(self) -> ProcessPoolExecutor:
+    def _ensure(self) -> Any:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=get_context("forkserver"))
+            from joblib.externals.loky import get_reusable_executor
+
+            self._pool = get_reusable_executor(max_workers=self.workers, timeout=600)
         return self._pool
 
     def map(
@@ -94,11 +99,13 @@ class ProcessPoolTaskExecutor:
         if len(items) <= 1:  # not worth a round trip to another process
             return InProcessExecutor().map(fn, items, progress)
         pool = self._ensure()
-        return _collect([pool.submit(run_single_threaded, fn, item) for item in items], progress)
+        with in_shared_memory(items) as shipped:
+            futures = [pool.submit(run_single_threaded, fn, item) for item in shipped]
+            return _collect(futures, progress)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=True, kill_workers=True)
             self._pool = None
 
 
@@ -120,15 +127,26 @@ class DaskExecutor:
     ) -> list[R]:
         from distributed import as_completed
 
-        futures = [self.client.submit(run_single_threaded, fn, item, pure=False) for item in items]
+        scattered: dict[int, Any] = {}
+        futures = []
+        for item in items:
+            light, arrays = split_large(item, scattered, self._scatter)
+            futures.append(self.client.submit(_run_joined, fn, light, arrays, pure=False))
         for done, _ in enumerate(as_completed(futures), start=1):
             if progress:
                 progress(done, len(futures))
         return self.client.gather(futures)
 
+    def _scatter(self, array: np.ndarray) -> Any:
+        return self.client.scatter(array, broadcast=False, hash=False)
+
     def close(self) -> None:
         if self._owns_client:
             self.client.close()
+
+
+def _run_joined(fn: Callable[[T], R], item: T, arrays: dict[str, np.ndarray]) -> R:
+    return run_single_threaded(fn, join_large(item, arrays))
 
 
 def executor_from_settings(kind: str, workers: int = 0, dask_address: str = "") -> TaskExecutor:
