@@ -150,9 +150,11 @@ def _follow(conn, session_id: str, timeout: float, as_json: bool) -> None:
     deadline = time.monotonic() + timeout
     last = None
     while (status := session_status(conn, session_id))["status"] not in ENDED:
-        if (status["status"], status["stage"]) != last:
-            last = (status["status"], status["stage"])
-            click.echo(f"  {status['status']}: {status['stage'] or 'waiting'}", err=True)
+        progress = status.get("progress") if status["status"] == "running" else None
+        if (status["status"], status["stage"], progress) != last:
+            last = (status["status"], status["stage"], progress)
+            detail = f" ({progress})" if progress else ""
+            click.echo(f"  {status['status']}: {status['stage'] or 'waiting'}{detail}", err=True)
         if time.monotonic() > deadline:
             raise click.ClickException(
                 f"session {session_id} is still {status['status']} after {timeout:g} s "

@@ -29,6 +29,7 @@ class SessionView:
     # What happened to its weights: 'published', 'not published (backtest)' or 'refused: why'
     # (None while it runs, or when it failed before publication).
     weights_outcome: str | None = None
+    progress: str | None = None  # how far the running stage has got (fits done, ETA)
 
 
 def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) -> SessionView:
@@ -56,6 +57,7 @@ def get_session_view(conn: sqlite3.Connection, session_id: str | None = None) ->
         history_rows=int(history),
         configuration=json.loads(row["configuration"]) if row["configuration"] else None,
         weights_outcome=row["weights_outcome"],
+        progress=row["progress"],
     )
 
 

@@ -261,7 +261,14 @@ def compute_signals(
         if OperationsConfig.from_env().signal_cache
         else None
     )
-    predictions = _predict_all(session_id, models, features, decide, cache)
+    predictions = _predict_all(
+        session_id,
+        models,
+        features,
+        decide,
+        cache,
+        report=lambda text: sessions.set_progress(conn, session_id, text),
+    )
     if cache is not None:
         for model_id, outcome in cache.outcome.items():
             log.info("session %s: %s signals %s", session_id, model_id, outcome)
@@ -330,6 +337,7 @@ def _predict_all(
     features: pd.DataFrame,
     decide: Any,
     cache: SignalCache | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> dict[str, Signals]:
     """Every model's signals: from the signal cache where their inputs match, else computed.
     The walk-forward fits of all models are independent tasks, run together on the configured
@@ -349,6 +357,8 @@ def _predict_all(
     executor = fit_executor(sum(len(t.y_train) for t in fits))
     started = time.perf_counter()
 
+    step = max(1, len(fits) // 10)  # about ten progress lines per session
+
     def progress(done: int, total: int) -> None:
         elapsed = time.perf_counter() - started
         eta = elapsed / done * (total - done)
@@ -356,6 +366,8 @@ def _predict_all(
             "session %s: walk-forward fits %d/%d on %s (%d workers), %.1f s, ETA %.1f s",
             session_id, done, total, executor.name, executor.workers, elapsed, eta,
         )  # fmt: skip
+        if report is not None and (done % step == 0 or done == total):
+            report(f"walk-forward fits {done}/{total}, {elapsed:.0f} s, ETA {eta:.0f} s")
 
     fitted = executor.map(fit_chunk, fits, progress) if fits else []
     for model_id, model in models.items():

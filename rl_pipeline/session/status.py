@@ -59,6 +59,7 @@ def session_status(conn: sqlite3.Connection, session_id: str | None = None) -> d
         "session_id": view.session_id,
         "status": view.status,
         "stage": view.stage,
+        "progress": view.progress,
         "error": view.error,
         "requested_by": request.requested_by if request else None,
         "requested_at": iso_z(request.requested_at) if request else None,

@@ -293,4 +293,9 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (10, "equity curves of each session's ensembles and models", SESSION_CURVES_DDL),
     (11, "model signals reused across sessions, campaigns and sweeps", SIGNAL_CACHE_DDL),
+    (
+        12,
+        "how far a running session's long stage has got (fits done of all, ETA)",
+        "ALTER TABLE session_runs ADD COLUMN progress TEXT;",
+    ),
 ]

@@ -62,7 +62,7 @@ def insert_session(
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
     return conn.execute(
-        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id, r.weights_outcome "
+        "SELECT s.*, r.stage, r.error, r.pid, r.dagster_run_id, r.weights_outcome, r.progress "
         "FROM reinforcement_sessions s "
         "LEFT JOIN session_runs r USING (session_id) WHERE s.session_id = ?",
         (session_id,),
@@ -105,7 +105,7 @@ def set_configuration(conn: sqlite3.Connection, session_id: str, configuration_j
 def set_stage(conn: sqlite3.Connection, session_id: str, stage: str) -> None:
     with transaction(conn):
         conn.execute(
-            "UPDATE session_runs SET stage = ?, pid = ?, pid_start_ticks = ?, "
+            "UPDATE session_runs SET stage = ?, pid = ?, pid_start_ticks = ?, progress = NULL, "
             "updated_at = CURRENT_TIMESTAMP WHERE session_id = ?",
             (stage, os.getpid(), start_ticks(os.getpid()), session_id),
         )
@@ -257,3 +257,13 @@ def running_sessions_of_run(conn: sqlite3.Connection, dagster_run_id: str) -> li
             (dagster_run_id,),
         )
     ]
+
+
+def set_progress(conn: sqlite3.Connection, session_id: str, progress: str | None) -> None:
+    """How far the running stage has got, for people watching (``session start --wait``)."""
+    with transaction(conn):
+        conn.execute(
+            "UPDATE session_runs SET progress = ?, updated_at = CURRENT_TIMESTAMP "
+            "WHERE session_id = ?",
+            (progress, session_id),
+        )

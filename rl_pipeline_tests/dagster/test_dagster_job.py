@@ -98,6 +98,11 @@ def test_job_runs_a_full_session_recorded_in_the_instance(
         dg.AssetCheckKey(dg.AssetKey("trade_results"), "trades_consistent"), limit=1
     )
     assert checks and checks[0].status.value == "SUCCEEDED"
+    # The project's own log lines reach the run's log (dagster.yaml's managed loggers): the
+    # walk-forward fits' progress with an ETA.
+    messages = [e.user_message for e in instance.all_logs(run.run_id)]
+    fits = [m for m in messages if "walk-forward fits" in m]
+    assert fits and "ETA" in fits[-1], messages[-20:]
 
 
 def test_run_config_sets_the_session_parameters(

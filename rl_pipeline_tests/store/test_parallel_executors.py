@@ -129,3 +129,30 @@ def test_in_process_pool_and_dask_give_identical_sessions(
     for name in ("trades", "metrics", "history"):
         pd.testing.assert_frame_equal(pooled[name], inline[name], check_exact=True)
         pd.testing.assert_frame_equal(on_dask[name], inline[name], check_exact=True)
+
+
+def test_a_session_reports_its_fits_while_they_run(
+    small_store: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``walk-forward fits k/n`` with an ETA is stored while the signals stage runs (what
+    ``session start --wait`` prints) and cleared when the next stage starts."""
+    from rl_pipeline.store import sessions
+
+    monkeypatch.setenv("RL_PIPELINE_SIGNAL_CACHE", "0")
+    seen: list[str | None] = []
+    record = sessions.set_progress
+
+    def remember(conn, session_id, text):  # the real write, observed
+        seen.append(text)
+        record(conn, session_id, text)
+
+    monkeypatch.setattr(sessions, "set_progress", remember)
+    summary = run_session(small_store, CONFIG)
+    assert seen, "no progress was reported"
+    done = [tuple(map(int, text.split()[2].rstrip(",").split("/"))) for text in seen]
+    total = done[-1][1]
+    assert done[-1] == (total, total) and total > 0
+    assert [d for d, _ in done] == sorted(d for d, _ in done)
+    assert all("ETA" in text for text in seen)
+    row = sessions.get_session(small_store, summary.session_id)
+    assert row["progress"] is None, "the later stages cleared it"
