@@ -104,3 +104,4 @@ bench: setup
 	$(BIN)/python bench/bench_weights.py
 	$(BIN)/python bench/bench_learning.py
 	$(BIN)/python bench/bench_import.py
+	$(BIN)/python bench/bench_parallel.py
