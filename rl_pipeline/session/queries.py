@@ -191,6 +191,8 @@ def format_notes(notes: dict[str, Any]) -> list[str]:
         lines.append(f"  symbol {symbol} skipped: {why}")
     for model_id, warning in (notes.get("training_warnings") or {}).items():
         lines.append(f"  WARNING {model_id}: {warning}")
+    for model_id, outcome in (notes.get("signal_cache") or {}).items():
+        lines.append(f"  signals: {model_id} {outcome}")
     return lines
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.session.queries import format_session_view, get_session_view
 from rl_pipeline.session.stages import run_session
 
 CONFIG = SessionConfig(test_period_days=10, backtest={"history_days": 10})
@@ -55,6 +56,8 @@ def test_signals_are_reused_and_recomputed_only_where_an_input_changed(
     pd.testing.assert_frame_equal(
         trades_of(small_store, again.session_id), trades_of(small_store, first.session_id)
     )
+    shown = format_session_view(get_session_view(small_store, again.session_id))
+    assert f"  signals: lava_ai reused (computed by session {first.session_id})" in shown
 
     # One bar of BBB changes: BBB's TradingAI signals and the pooled models are recomputed,
     # AAA's TradingAI signals are reused.
