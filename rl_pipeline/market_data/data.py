@@ -31,6 +31,11 @@ def import_market_data(
     resolve inside it: a request cannot make the server read (and echo rows of) other files."""
     if not inputs:
         raise BarValidationError("(import)", "name at least one file, directory or pattern")
+    for item in inputs:
+        # No file name holds a NUL byte; the operating system refuses them (a ValueError
+        # deep in pathlib otherwise).
+        if "\x00" in str(item):
+            raise BarValidationError(repr(str(item)), "a path cannot contain a NUL character")
     if confine_to is not None:
         root = confine_to.resolve()
         inputs = [str(root / item) for item in inputs]  # an absolute item stays as it is

@@ -188,6 +188,8 @@ def test_the_api_lists_imports_and_deletes(tmp_path: Path) -> None:
         assert conflict.status == 409 and "ACME 2022-01-06" in conflict.body["detail"]
         missing = server.call("POST", "/api/data/import", {"paths": ["no.csv"]})
         assert missing.status == 422 and "file does not exist" in str(missing.body)
+        nul = server.call("POST", "/api/data/import", {"paths": ["ACME\u0000.csv"]})
+        assert nul.status == 422 and "cannot contain a NUL character" in str(nul.body)
         bad_bound = server.call("DELETE", "/api/data/ACME?from=yesterday")
         assert bad_bound.status == 422
         assert store_dump(server.db) == before

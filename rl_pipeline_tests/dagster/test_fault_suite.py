@@ -97,7 +97,13 @@ def test_a_session_killed_at_any_stage_ends_failed_and_leaves_nothing(
 ) -> None:
     db = copy_store(template, isolated_data_dir)
     before = state(db)
-    env = {**os.environ, "PYTHONPATH": str(HOOK), "RL_PIPELINE_TEST_KILL_AT_STAGE": stage}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(HOOK),
+        "RL_PIPELINE_TEST_KILL_AT_STAGE": stage,
+        # The template's session cached these signals; the victim fits (and saves) its own.
+        "RL_PIPELINE_SIGNAL_CACHE": "0",
+    }
     proc = subprocess.run(
         [sys.executable, "-c", WORKER, str(db)], env=env, capture_output=True, text=True
     )

@@ -84,7 +84,7 @@ def test_a_session_run_is_recorded_in_the_postgres_instance(
             assert event is not None and event.run_id == run_id, asset.key
             assert event.asset_materialization.partition == sid
         metrics = instance.get_latest_materialization_event(dg.AssetKey("performance_metrics"))
-        assert metrics.asset_materialization.metadata["rows"].value == 4
+        assert metrics.asset_materialization.metadata["dagster/row_count"].value == 4
 
     # Nothing went to the SQLite instance storage a default DAGSTER_HOME would hold ...
     assert not (postgres_dagster_home / "history").exists()
