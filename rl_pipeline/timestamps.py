@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -32,9 +33,15 @@ def iso_z(text: str | None) -> str | None:
     '' (no time) stay None."""
     if text is None or text == "":
         return None
-    stamp = pd.Timestamp(text)
-    stamp = stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
-    return stamp.strftime(ISO_Z_FORMAT)
+    # datetime, not pandas: any year 1..9999 (a user's filter may say 0999-01-01), and the
+    # year always in four digits (strftime drops the zeros of years before 1000 on Linux).
+    stamp = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return (
+        f"{stamp.year:04d}-{stamp.month:02d}-{stamp.day:02d}T"
+        f"{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d}Z"
+    )
 
 
 def epoch_iso_z(ts: int) -> str:
@@ -55,7 +62,6 @@ def readable_id(prefix: str = "") -> str:
     hex digits), so sessions sort by start and people can tell them apart in the Dagster UI.
     Ids made before (plain UUIDs) stay valid: ids are opaque text everywhere."""
     import secrets
-    from datetime import UTC, datetime
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H%M%SZ")
     return f"{prefix}{stamp}-{secrets.token_hex(4)}"

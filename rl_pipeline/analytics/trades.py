@@ -11,7 +11,7 @@ from typing import Any
 import duckdb
 
 from rl_pipeline.analytics.duck import STORE, fetch_dicts, require_session, store_connection
-from rl_pipeline.timestamps import ISO_Z_FORMAT
+from rl_pipeline.timestamps import ISO_Z_FORMAT, iso_z
 
 TIME_FORMAT = ISO_Z_FORMAT  # how results show times (the store keeps SQLite's own format)
 HISTOGRAM_BINS = 10
@@ -70,7 +70,8 @@ class TradeFilters:
         out = asdict(self)
         for key in ("start", "end"):
             if out[key] is not None:
-                out[key] = out[key].strftime(TIME_FORMAT)
+                # Not strftime: it drops the zeros of years before 1000 (0999 -> 999).
+                out[key] = iso_z(out[key].isoformat(timespec="seconds"))
         return out
 
 

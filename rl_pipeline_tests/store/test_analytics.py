@@ -324,3 +324,11 @@ def test_analytics_read_the_store_in_place_and_never_write(store: tuple[Path, li
     finally:
         conn.execute("UPDATE ai_models SET model_name = 'LavaAI' WHERE model_id = 'lava_ai'")
         conn.close()
+
+
+def test_a_filter_before_year_1000_is_echoed_in_iso_8601(store: tuple[Path, list[str]]) -> None:
+    """Found by the API fuzzer: strftime wrote the year 0999 as '999', which is not ISO 8601."""
+    db, _ = store
+    result = trade_analysis(db, end="0999-01-01T00:00:00Z")
+    assert result["filters"]["end"] == "0999-01-01T00:00:00Z"
+    assert result["summary"]["trades"] == 0
