@@ -22,7 +22,6 @@ from rl_pipeline.features.technical import feature_columns
 from rl_pipeline.market.intervals import fill_section
 from rl_pipeline.models.base import ModelContext, Signals, TradingModel, TrainedArtifact
 from rl_pipeline.parallel.executors import InProcessExecutor
-from rl_pipeline.parallel.shipping import resolve
 
 SECONDS_PER_DAY = 86_400
 
@@ -63,7 +62,7 @@ class FitPlan:
 def fit_chunk(task: ChunkFit) -> tuple[Any, np.ndarray, float]:
     """Fit the chunk's estimator; return it, P(up) of the chunk's rows and the training
     accuracy."""
-    x = resolve(task.x)
+    x = task.x
     x_train = x[task.train_rows]
     estimator = task.model_class.estimator_for(task.params)
     estimator.fit(x_train, task.y_train)

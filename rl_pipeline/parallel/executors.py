@@ -17,7 +17,12 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rl_pipeline.parallel.shipping import in_shared_memory, join_large, split_large
+from rl_pipeline.parallel.shipping import (
+    in_shared_memory,
+    join_large,
+    resolve_fields,
+    split_large,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -100,7 +105,7 @@ class ProcessPoolTaskExecutor:
             return InProcessExecutor().map(fn, items, progress)
         pool = self._ensure()
         with in_shared_memory(items) as shipped:
-            futures = [pool.submit(run_single_threaded, fn, item) for item in shipped]
+            futures = [pool.submit(_run_resolved, fn, item) for item in shipped]
             return _collect(futures, progress)
 
     def close(self) -> None:
@@ -143,6 +148,10 @@ class DaskExecutor:
     def close(self) -> None:
         if self._owns_client:
             self.client.close()
+
+
+def _run_resolved(fn: Callable[[T], R], item: T) -> R:
+    return run_single_threaded(fn, resolve_fields(item))
 
 
 def _run_joined(fn: Callable[[T], R], item: T, arrays: dict[str, np.ndarray]) -> R:

@@ -38,9 +38,16 @@ class SharedArray:
         return (SharedArray, (self.path,))
 
 
-def resolve(value: Any) -> Any:
-    """The array behind a shipped reference (a plain value is returned as it is)."""
-    return value.array() if isinstance(value, SharedArray) else value
+def resolve_fields(item: Any) -> Any:
+    """``item`` with every shipped array field mapped back to an array (in the worker)."""
+    if not dataclasses.is_dataclass(item):
+        return item
+    shared = {
+        f.name: getattr(item, f.name).array()
+        for f in dataclasses.fields(item)
+        if isinstance(getattr(item, f.name), SharedArray)
+    }
+    return dataclasses.replace(item, **shared) if shared else item
 
 
 def _large_fields(item: Any) -> dict[str, np.ndarray]:
