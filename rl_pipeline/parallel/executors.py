@@ -108,6 +108,13 @@ class ProcessPoolTaskExecutor:
             futures = [pool.submit(_run_resolved, fn, item) for item in shipped]
             return _collect(futures, progress)
 
+    def warm_up(self, modules: Sequence[str]) -> None:
+        """Start the workers and import ``modules`` in each, without waiting: a session calls
+        this before its serial stages, so the workers boot while the bars are read."""
+        pool = self._ensure()
+        for _ in range(self.workers):
+            pool.submit(_import_modules, tuple(modules))
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, kill_workers=True)
@@ -148,6 +155,13 @@ class DaskExecutor:
     def close(self) -> None:
         if self._owns_client:
             self.client.close()
+
+
+def _import_modules(modules: tuple[str, ...]) -> None:
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)
 
 
 def _run_resolved(fn: Callable[[T], R], item: T) -> R:

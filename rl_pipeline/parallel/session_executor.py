@@ -44,3 +44,15 @@ def close_executors() -> None:
         for executor in _EXECUTORS.values():
             executor.close()
         _EXECUTORS.clear()
+
+
+def prestart_for(expected_training_rows: int, modules: list[str]) -> None:
+    """Boot the process pool's workers early (importing ``modules``) when a session's fits will
+    go to it; a no-op for small sessions and the other executors."""
+    ops = OperationsConfig.from_env()
+    if expected_training_rows < ops.parallel_min_rows:
+        return
+    executor = configured_executor(ops)
+    warm_up = getattr(executor, "warm_up", None)
+    if warm_up is not None:
+        warm_up(modules)

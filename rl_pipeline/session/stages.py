@@ -26,7 +26,7 @@ from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import build_model, model_specs
 from rl_pipeline.models.walk_forward import fit_chunk
 from rl_pipeline.operations_config import OperationsConfig
-from rl_pipeline.parallel.session_executor import fit_executor
+from rl_pipeline.parallel.session_executor import fit_executor, prestart_for
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
 from rl_pipeline.session.checks import weight_vector_problems
@@ -119,7 +119,17 @@ def load_market_window(
     stored with the session."""
     window = read_market_window(conn, handle, test_end_ts=test_end_ts)
     sessions.set_configuration(conn, session_id, window.session.config.model_dump_json())
+    # Each walk-forward model fits on up to every loaded row: if that goes to the process
+    # pool, its workers boot while features are computed.
+    prestart_for(2 * len(window.bars), _model_modules())
     return window
+
+
+def _model_modules() -> list[str]:
+    return sorted(
+        {s.model.partition(":")[0] for s in model_specs() if isinstance(s.model, str)}
+        | {"rl_pipeline.models.walk_forward"}
+    )
 
 
 def read_market_window(
