@@ -60,6 +60,7 @@ from rl_pipeline.weights.versions import session_versions
 SECONDS_PER_DAY = 86_400
 log = logging.getLogger(__name__)
 NO_LLM = (None, "no Mistral server requested for this session")
+LONG_STAGE_S = 2.0  # fits running longer than this log their progress
 
 
 T = TypeVar("T")
@@ -279,9 +280,9 @@ def compute_signals(
         cache,
         report=lambda text: sessions.set_progress(conn, session_id, text),
     )
-    if cache is not None:
-        for model_id, outcome in cache.outcome.items():
-            log.info("session %s: %s signals %s", session_id, model_id, outcome)
+    if cache is not None and cache.outcome:
+        told = "; ".join(f"{m} {outcome}" for m, outcome in cache.outcome.items())
+        log.info("session %s: signals: %s", session_id, told)
     for model_id, model in models.items():
         predicted = predictions[model_id]
         shortfall = model.training_shortfall()
@@ -372,11 +373,15 @@ def _predict_all(
     def progress(done: int, total: int) -> None:
         elapsed = time.perf_counter() - started
         eta = elapsed / done * (total - done)
-        log.info(
-            "session %s: walk-forward fits %d/%d on %s (%d workers), %.1f s, ETA %.1f s",
-            session_id, done, total, executor.name, executor.workers, elapsed, eta,
-        )  # fmt: skip
-        if report is not None and (done % step == 0 or done == total):
+        if done % step and done != total:
+            return
+        # Progress lines only for fits that take a while; always one line when they end.
+        if done == total or elapsed >= LONG_STAGE_S:
+            log.info(
+                "session %s: walk-forward fits %d/%d on %s (%d workers), %.1f s, ETA %.1f s",
+                session_id, done, total, executor.name, executor.workers, elapsed, eta,
+            )  # fmt: skip
+        if report is not None:
             report(f"walk-forward fits {done}/{total}, {elapsed:.0f} s, ETA {eta:.0f} s")
 
     fitted = executor.map(fit_chunk, fits, progress) if fits else []
