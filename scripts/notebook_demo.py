@@ -24,6 +24,7 @@ def main() -> None:
     os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
 
     import nbformat
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     from rl_pipeline.config import SessionConfig
@@ -43,9 +44,16 @@ def main() -> None:
 
     path = ROOT / "notebooks" / "analytics.ipynb"
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}
-    ).execute()
+    # IPC sockets in the demo folder: the kernel talks to this process only (and ipykernel does
+    # not warn about unencrypted TCP).
+    kernel = KernelManager(kernel_name="python3", transport="ipc", ip=str(DEMO / "kernel"))
+    try:
+        NotebookClient(
+            notebook, timeout=600, km=kernel, resources={"metadata": {"path": str(ROOT)}}
+        ).execute()
+    finally:
+        if kernel.has_kernel:
+            kernel.shutdown_kernel(now=False)
     nbformat.write(notebook, path)
     print(f"executed {path.relative_to(ROOT)} in place")
 
