@@ -125,7 +125,7 @@ def grid_points(
     axes = grid_axes(grid, config)
     total = math.prod(len(v) for v in axes.values())
     if total > MAX_POINTS:
-        sizes = " x ".join(str(len(v)) for v in axes.values())
+        sizes = " x ".join(f"{len(v)} {name}" for name, v in axes.items() if len(v) > 1)
         raise SweepError(f"points: {sizes} = {total} points, at most {MAX_POINTS}")
     points = []
     for values in itertools.product(*axes.values()):
