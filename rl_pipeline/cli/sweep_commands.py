@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from rl_pipeline.cli.cli_logging import start_logging
+from rl_pipeline.rl.rules import rule_names
 
 FLOAT_AXES = (
     ("learning-rate", "learning_rate"),
@@ -54,7 +55,7 @@ def axis_options(fn):
         "rule",
         callback=_names,
         metavar="NAME[,NAME...]",
-        help="Update rules (default: the session's own).",
+        help=f"Update rules, of: {', '.join(rule_names())} (default: the session's own).",
     )(fn)
 
 

@@ -230,8 +230,7 @@ def rebuild(conn: sqlite3.Connection, source: SweepSource, sweep_id: str) -> Swe
         window,
         features,
         stages.NO_LLM,
-        {m: True for m in source.active},
-        None,
+        enabled={m: True for m in source.active},
         label=f"sweep {sweep_id} (session {source.session_id})",
     )
     if signals.active != source.active:

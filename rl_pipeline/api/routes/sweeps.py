@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Security
 from pydantic import BaseModel, ConfigDict, Field
 
-from rl_pipeline.api.schemas import FiniteFloat, SweepView, error_responses
+from rl_pipeline.api.schemas import FiniteFloat, RuleName, SweepView, error_responses
 from rl_pipeline.api.security import bearer_scheme
 from rl_pipeline.api.store import store
 from rl_pipeline.config import EnsembleConfig, SessionConfig, WeightRuleConfig
@@ -51,7 +51,7 @@ class RunSweepRequest(BaseModel):
     session_id: str | None = Field(
         None, min_length=1, max_length=200, description="default: the latest completed session"
     )
-    rule: list[str] = Field([], max_length=20, description="update rules")
+    rule: list[RuleName] = Field([], max_length=20, description="update rules")
     learning_rate: LearningRates = []
     reward_multiplier: Multipliers = []
     punishment_multiplier: Multipliers = []
