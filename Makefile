@@ -103,5 +103,6 @@ bench: setup
 	$(BIN)/python bench/bench_models.py
 	$(BIN)/python bench/bench_weights.py
 	$(BIN)/python bench/bench_learning.py
+	$(BIN)/python bench/bench_sweep.py
 	$(BIN)/python bench/bench_import.py
 	$(BIN)/python bench/bench_parallel.py

@@ -24,6 +24,7 @@ from rl_pipeline.api.routes import (
     mistral,
     models,
     reinforcement,
+    sweeps,
 )
 from rl_pipeline.api.security import BearerTokenMiddleware, RequestGuardMiddleware
 from rl_pipeline.api.settings import ApiSettings
@@ -52,7 +53,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         title="rl_pipeline API", version="1", description=DESCRIPTION, lifespan=lifespan
     )
     app.state.settings = settings
-    for module in (reinforcement, models, mistral, analytics, config, campaigns, data):
+    for module in (reinforcement, models, mistral, analytics, config, campaigns, sweeps, data):
         app.include_router(module.router)
     install_error_handlers(app)
     # Added late, so it runs early: a refused request is never read or validated.

@@ -25,6 +25,7 @@ from rl_pipeline.mistral.errors import (
 )
 from rl_pipeline.session.campaign import CampaignError
 from rl_pipeline.session.requests import QueueFull
+from rl_pipeline.session.sweep import SweepError
 from rl_pipeline.store.bars import BarConflictError
 from rl_pipeline.weights.live import WeightValidationError
 
@@ -75,7 +76,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(status_code=404, content={"detail": _message(exc)})
 
     @app.exception_handler(CampaignError)
-    async def campaign_refused(request: Request, exc: CampaignError) -> JSONResponse:
+    @app.exception_handler(SweepError)
+    async def campaign_refused(request: Request, exc: ValueError) -> JSONResponse:
         field, _, message = str(exc).partition(": ")
         return unprocessable([field_error(["body", field], message or str(exc))])
 

@@ -515,6 +515,81 @@ class CampaignView(_View):
     final_weights: dict[str, dict[str, float]] = Field(description="per rule")
 
 
+# -- sweeps ----------------------------------------------------------------------------------------
+
+
+class BonferroniInterval(_View):
+    """The verdict at the family level: the interval at 1 - 0.05 / N, p-value x N (capped at 1)."""
+
+    confidence: float
+    ci_low: float | None
+    ci_high: float | None
+    p_value: float | None
+    answer: str = Field(description="yes, no or inconclusive")
+
+
+class SweepPoint(_View):
+    """One point of the grid and its verdict (static and equal weights at its threshold)."""
+
+    rank: int = Field(description="1 = best (see the sweep's ranking)")
+    point: int = Field(description="1.. in grid order")
+    rule: str
+    learning_rate: float
+    reward_multiplier: float
+    punishment_multiplier: float
+    min_weight: float
+    max_weight: float
+    threshold: float = Field(description="ensemble threshold")
+    total_pnl: float
+    sharpe: float | None
+    max_drawdown: float
+    total_trades: int
+    win_rate: float
+    static_pnl: float
+    equal_pnl: float
+    final_weights: dict[str, float]
+    verdict: dict[str, VerdictInterval] = Field(
+        description="adaptive_minus_static, adaptive_minus_equal at 95 %"
+    )
+    bonferroni: dict[str, BonferroniInterval]
+
+
+class MultipleTesting(_View):
+    points: int = Field(description="how many points were tried")
+    family_alpha: float
+    bonferroni_confidence: float
+    nominal_yes_vs_static: int
+    bonferroni_yes_vs_static: int
+    bonferroni_yes_vs_equal: int
+    smallest_adjusted_p: float
+    warning: str
+
+
+class SweepTiming(_View):
+    setup_seconds: float = Field(description="rebuilding the session's signals and trades")
+    points_seconds: float
+    seconds_per_point: float
+
+
+class SweepView(_View):
+    sweep_id: str
+    session_id: str
+    created_at: Timestamp | None
+    points: int
+    grid: dict[str, list[str | float]] = Field(description="the values of every axis")
+    test_start: Timestamp
+    test_end: Timestamp
+    ranking: str
+    session_settings: dict[str, str | float]
+    session_point: int | None = Field(description="the point with the session's own settings")
+    session_report: dict[str, float]
+    multiple_testing: MultipleTesting
+    timing: SweepTiming
+    signal_cache: dict[str, str] = Field(description="per model: reused or computed")
+    warning: str
+    table: list[SweepPoint] = Field(description="every point, best first")
+
+
 # -- market data -----------------------------------------------------------------------------------
 
 

@@ -17,6 +17,7 @@ from rl_pipeline.cli.data_commands import data, import_bars
 from rl_pipeline.cli.mistral_commands import mistral
 from rl_pipeline.cli.models_commands import models
 from rl_pipeline.cli.session_commands import session_start
+from rl_pipeline.cli.sweep_commands import sweep
 from rl_pipeline.cli.weights_commands import weights
 
 
@@ -181,3 +182,4 @@ models.add_command(performance)
 main.add_command(analytics)
 main.add_command(api)
 main.add_command(campaign)
+main.add_command(sweep)

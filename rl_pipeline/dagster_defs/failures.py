@@ -10,10 +10,11 @@ from contextlib import contextmanager
 import dagster as dg
 
 from rl_pipeline.session.campaign import CampaignError
+from rl_pipeline.session.sweep import SweepError
 from rl_pipeline.session.types import SessionError
 
 # Errors whose message already says what is wrong (the field and the rule).
-PROJECT_ERRORS = (SessionError, CampaignError)
+PROJECT_ERRORS = (SessionError, CampaignError, SweepError)
 
 
 def one_line(error: BaseException) -> str:

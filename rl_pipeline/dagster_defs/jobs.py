@@ -113,10 +113,19 @@ campaign_job = dg.define_asset_job(
     "the asset's metadata.",
 )
 
+sweep_job = dg.define_asset_job(
+    "sweep_job",
+    selection=dg.AssetSelection.groups("sweeps"),
+    executor_def=dg.in_process_executor,
+    description="A parameter sweep on a completed session's stored signals (see the sweep "
+    "asset); its ranked table and multiple-testing warning are in the asset's metadata.",
+)
+
 JOBS = [
     reinforcement_session_job,
     reinforcement_session_parallel_job,
     backtest_job,
     weight_update_job,
     campaign_job,
+    sweep_job,
 ]

@@ -45,8 +45,10 @@ def paired_block_bootstrap(
     resamples: int = 2000,
     seed: int = 7,
     block_length: int | None = None,
+    confidence: float = CONFIDENCE,
 ) -> Verdict:
-    """The verdict on mean(differences) > 0 (see the module docstring)."""
+    """The verdict on mean(differences) > 0 (see the module docstring) at ``confidence``
+    (default 95 %; a family of N comparisons uses 1 - 0.05 / N, Bonferroni)."""
     d = np.asarray(differences, dtype=np.float64)
     n = len(d)
     length = block_length or default_block_length(max(n, 1))
@@ -66,7 +68,7 @@ def paired_block_bootstrap(
     partial = cumulative[first + tail] - cumulative[first]
     means = (whole[starts[:, :-1]].sum(axis=1) + partial[starts[:, -1]]) / n
     mean = float(d.mean())
-    alpha = (1.0 - CONFIDENCE) / 2.0
+    alpha = (1.0 - confidence) / 2.0
     low, high = (float(x) for x in np.quantile(means, [alpha, 1.0 - alpha]))
     extreme = np.count_nonzero(np.abs(means - mean) >= abs(mean))
     p_value = (1 + extreme) / (resamples + 1)

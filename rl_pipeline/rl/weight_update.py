@@ -166,7 +166,9 @@ def project(
     fixed_total = sum(w for w, f in zip(clipped(mid), free, strict=True) if not f)
     slope = sum(v for v, f in zip(raw, free, strict=True) if f)
     c = (total - fixed_total) / slope if slope > 0 else b
-    weights = clipped(c)
+    # The solution lies in [prev, b]; rounding (a model with all the weight, min_weight 0)
+    # could put c outside, even at 0, where every weight would clip to zero.
+    weights = clipped(min(max(c, prev), b))
     s = sum(weights)
     return [w / s * total for w in weights]
 

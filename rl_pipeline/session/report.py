@@ -15,11 +15,11 @@ from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
 from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.ensemble.orchestrator import ensemble_signals, weights_before_each_bar
-from rl_pipeline.evaluation.bootstrap import paired_block_bootstrap
+from rl_pipeline.evaluation.bootstrap import CONFIDENCE, paired_block_bootstrap
 from rl_pipeline.evaluation.daily import daily_pnl
 from rl_pipeline.rl.rules import rule_names
 from rl_pipeline.rl.weight_update import WeightPath, WeightRule, session_start_weights
-from rl_pipeline.weights.learning import learn_weights, learning_inputs
+from rl_pipeline.weights.learning import LearningInputs, learn_weights, learning_inputs
 
 
 @dataclass(frozen=True)
@@ -73,11 +73,16 @@ def ensemble_run(
     return EnsembleRun(compute_metrics(trades.pnl, curve, config.backtest.periods_per_year), curve)
 
 
-def verdict(adaptive: EnsembleRun, baseline: EnsembleRun, config: SessionConfig) -> dict:
-    """The bootstrap verdict on adaptive - baseline daily P&L."""
+def verdict(
+    adaptive: EnsembleRun,
+    baseline: EnsembleRun,
+    config: SessionConfig,
+    confidence: float = CONFIDENCE,
+) -> dict:
+    """The bootstrap verdict on adaptive - baseline daily P&L (interval at ``confidence``)."""
     v = config.verdict
     return paired_block_bootstrap(
-        adaptive.daily() - baseline.daily(), v.resamples, v.seed, v.block_days
+        adaptive.daily() - baseline.daily(), v.resamples, v.seed, v.block_days, confidence
     ).as_dict()
 
 
@@ -90,6 +95,56 @@ def ensemble_summary(run: EnsembleRun, path: WeightPath) -> dict[str, Any]:
         "total_trades": m.total_trades,
         "win_rate": m.win_rate,
         "final_weights": path.final,
+    }
+
+
+def baseline_runs(
+    test_bars: pd.DataFrame,
+    static_start: dict[str, float],
+    models: list[str],
+    s: np.ndarray,
+    c: np.ndarray,
+    config: SessionConfig,
+) -> dict[str, EnsembleRun]:
+    """The ensemble on ``static_start`` held fixed (``static_initial``) and on equal weights."""
+    n = len(test_bars)
+    static = np.tile([static_start.get(m, 0.0) for m in models], (n, 1))
+    equal = np.full((n, len(models)), 1.0 / len(models))
+    return {
+        "static_initial": ensemble_run(test_bars, static, s, c, config),
+        "equal": ensemble_run(test_bars, equal, s, c, config),
+    }
+
+
+def replay_rule(
+    start: dict[str, float],
+    inputs: LearningInputs,
+    rule: WeightRule,
+    config: SessionConfig,
+    test_bars: pd.DataFrame,
+    s: np.ndarray,
+    c: np.ndarray,
+) -> tuple[WeightPath, EnsembleRun]:
+    """``rule`` learning from ``start`` on the session's trades, and the ensemble on the weights
+    it had before each bar. Raises ``ValueError`` for parameters the rule cannot take."""
+    path = learn_weights(start, inputs, rule, config)
+    weights = weights_before_each_bar(path, test_bars["ts"].to_numpy())
+    return path, ensemble_run(test_bars, weights, s, c, config)
+
+
+def rule_result(
+    run: EnsembleRun,
+    path: WeightPath,
+    baselines: dict[str, EnsembleRun],
+    config: SessionConfig,
+) -> dict[str, Any]:
+    """A rule's line of the tournament: its summary and its verdicts against the baselines."""
+    return {
+        **ensemble_summary(run, path),
+        "verdict": {
+            "adaptive_minus_static": verdict(run, baselines["static_initial"], config),
+            "adaptive_minus_equal": verdict(run, baselines["equal"], config),
+        },
     }
 
 
@@ -120,12 +175,9 @@ def build_report_and_curves(
         static_start = path.initial
     else:
         static_start = session_start_weights(static_weights, models, WeightRule.from_config(config))
-    static = np.tile([static_start.get(m, 0.0) for m in models], (n, 1))
-    equal = np.full((n, len(models)), 1.0 / len(models))
     runs = {
         "adaptive": ensemble_run(test_bars, weights_before_each_bar(path, bar_ts), s, c, config),
-        "static_initial": ensemble_run(test_bars, static, s, c, config),
-        "equal": ensemble_run(test_bars, equal, s, c, config),
+        **baseline_runs(test_bars, static_start, models, s, c, config),
     }
     tournament = []
     inputs = learning_inputs(trades, curves)
@@ -135,22 +187,11 @@ def build_report_and_curves(
         else:
             try:
                 rule = WeightRule.from_config(config, rule=name)
-                rule_path = learn_weights(path.initial, inputs, rule, config)
+                rule_path, run = replay_rule(path.initial, inputs, rule, config, test_bars, s, c)
             except ValueError as exc:  # parameters this rule cannot take (a loss would zero w)
                 tournament.append({"rule": name, "error": str(exc)})
                 continue
-            weights = weights_before_each_bar(rule_path, bar_ts)
-            run = ensemble_run(test_bars, weights, s, c, config)
-        tournament.append(
-            {
-                "rule": name,
-                **ensemble_summary(run, rule_path),
-                "verdict": {
-                    "adaptive_minus_static": verdict(run, runs["static_initial"], config),
-                    "adaptive_minus_equal": verdict(run, runs["equal"], config),
-                },
-            }
-        )
+        tournament.append({"rule": name, **rule_result(run, rule_path, runs, config)})
     singles = {m: model_metrics[m].as_dict() for m in models}
     traded = [m for m in models if m in path.acted]
     best = max(traded, key=lambda m: singles[m]["total_pnl"]) if traded else None

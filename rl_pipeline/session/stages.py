@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from rl_pipeline.backtest.metrics import PerformanceMetrics, compute_metrics
-from rl_pipeline.backtest.trades import Costs, equity_curve, simulate_trades
+from rl_pipeline.backtest.trades import Costs, EquityCurve, equity_curve, simulate_trades
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
@@ -253,10 +253,39 @@ def compute_signals(
     llm: tuple[LLMEndpoint | None, str] = NO_LLM,
 ) -> ModelSignals:
     """Signals of every active model. ``llm`` is the Mistral endpoint, or why there is none."""
+    return model_signals(
+        conn,
+        session_id,
+        window,
+        features,
+        llm,
+        artifacts_dir=session_artifacts_dir(session_id),
+        report=lambda text: sessions.set_progress(conn, session_id, text),
+    )
+
+
+def model_signals(
+    conn: sqlite3.Connection,
+    run_id: str,
+    window: MarketWindow,
+    features: pd.DataFrame,
+    llm: tuple[LLMEndpoint | None, str],
+    *,
+    enabled: dict[str, bool] | None = None,
+    artifacts_dir: Path | None = None,
+    label: str | None = None,
+    report: Callable[[str], None] | None = None,
+) -> ModelSignals:
+    """Signals of every active model (``enabled``: which models to build, default the live
+    ``ai_models`` rows), from the signal cache where their inputs match; ``run_id`` (a session
+    or a sweep) is recorded as the computer of new cache rows. Writes no row of a session;
+    trained models are saved under ``artifacts_dir`` unless it is None. ``label`` names the run
+    in the log (default 'session <run_id>'); ``report`` receives the fits' progress."""
+    label = label or f"session {run_id}"
     handle = window.session
     context = ModelContext(
-        session_id=session_id,
-        artifacts_dir=session_artifacts_dir(session_id),
+        session_id=run_id,
+        artifacts_dir=artifacts_dir,
         llm=llm[0],
         llm_unavailable_reason=llm[1],
         answer_cache=SqliteAnswerCache(conn),
@@ -266,29 +295,29 @@ def compute_signals(
     test_bars = test_bars.reset_index(drop=True)
     frames, active, parameters, training, idle = [], [], {}, {}, {}
     warnings: dict[str, str] = {}
-    models, inactive = build_models(conn, handle.config, context)
+    models, inactive = build_models(conn, handle.config, context, enabled)
     cache = (
-        SignalCache(conn, session_id, window.bars, window.test_start_ts, window.test_end_ts)
+        SignalCache(conn, run_id, window.bars, window.test_start_ts, window.test_end_ts)
         if OperationsConfig.from_env().signal_cache
         else None
     )
     predictions = _predict_all(
-        session_id,
+        run_id,
         models,
         features,
         decide,
         cache,
-        report=lambda text: sessions.set_progress(conn, session_id, text),
+        report=report,
     )
     if cache is not None and cache.outcome:
         told = "; ".join(f"{m} {outcome}" for m, outcome in cache.outcome.items())
-        log.info("session %s: signals: %s", session_id, told)
+        log.info("%s: signals: %s", label, told)
     for model_id, model in models.items():
         predicted = predictions[model_id]
         shortfall = model.training_shortfall()
         if shortfall is not None:
             warnings[model_id] = shortfall_message(shortfall)
-            log.warning("session %s: %s %s", session_id, model_id, warnings[model_id])
+            log.warning("%s: %s %s", label, model_id, warnings[model_id])
         parameters[model_id] = model.describe()
         training[model_id] = model.training_record()
         idle[model_id] = model.inaction_reason()
@@ -323,10 +352,16 @@ def compute_signals(
 
 
 def build_models(
-    conn: sqlite3.Connection, config: SessionConfig, context: ModelContext
+    conn: sqlite3.Connection,
+    config: SessionConfig,
+    context: ModelContext,
+    enabled: dict[str, bool] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The registered models active for a session, and why each other one is not."""
-    live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
+    """The registered models active for a session (``enabled``, default the live ``ai_models``
+    rows), and why each other one is not."""
+    live = enabled
+    if live is None:
+        live = {r["model_id"]: bool(r["is_active"]) for r in ai_models.live_models(conn)}
     models, inactive = {}, {}
     for spec in model_specs():
         model_id = spec.model_id
@@ -420,6 +455,16 @@ def run_winrate_test(
     conn: sqlite3.Connection, session_id: str, signals: ModelSignals
 ) -> TradeOutcome:
     """Each active model trades its own signals; the trades replace the session's trades."""
+    trades, curves = model_trades(session_id, signals)
+    results.replace_trades(conn, session_id, trades)
+    return TradeOutcome(signals.session, trades, curves, signals)
+
+
+def model_trades(
+    session_id: str, signals: ModelSignals
+) -> tuple[pd.DataFrame, dict[str, EquityCurve]]:
+    """Each active model's trades of its own signals (rows of ``trade_results`` with ids of
+    ``session_id``, in exit order) and its equity curve; writes nothing."""
     config = signals.session.config
     costs = Costs(config.costs.fee_bps, config.costs.slippage_bps)
     size = config.backtest.trade_size
@@ -445,8 +490,7 @@ def run_winrate_test(
     trades = pd.concat(frames, ignore_index=True).sort_values(
         ["exit_time", "entry_time", "trade_id"], ignore_index=True
     )
-    results.replace_trades(conn, session_id, trades)
-    return TradeOutcome(signals.session, trades, curves, signals)
+    return trades, curves
 
 
 @session_stage("model_weights")

@@ -270,6 +270,41 @@ CREATE TABLE signal_cache (
 );
 """
 
+SWEEPS_DDL = """
+-- Parameter sweeps: a grid of update-rule settings replayed on one completed session's stored
+-- signals (rl_pipeline.session.sweep); written in one transaction when the sweep has run.
+CREATE TABLE sweeps (
+    sweep_id TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES reinforcement_sessions(session_id),
+    created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+    points INTEGER NOT NULL,           -- how many points were tried (the multiple-testing N)
+    grid TEXT NOT NULL,                -- JSON: the values of every axis
+    summary TEXT NOT NULL              -- JSON: warning, Bonferroni view, timing, signal reuse
+);
+CREATE INDEX idx_sweeps_session ON sweeps(session_id);
+CREATE TABLE sweep_points (
+    sweep_id TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    point INTEGER NOT NULL,            -- 1.. in grid order
+    rank INTEGER NOT NULL,             -- 1 = best: total_pnl desc, then sharpe desc, then point
+    rule TEXT NOT NULL,
+    learning_rate REAL NOT NULL,
+    reward_multiplier REAL NOT NULL,
+    punishment_multiplier REAL NOT NULL,
+    min_weight REAL NOT NULL,
+    max_weight REAL NOT NULL,
+    threshold REAL NOT NULL,           -- ensemble threshold
+    total_pnl REAL NOT NULL,           -- the adaptive ensemble over the session's test period
+    sharpe REAL,
+    max_drawdown REAL NOT NULL,
+    total_trades INTEGER NOT NULL,
+    static_pnl REAL NOT NULL,          -- the baselines at the same threshold
+    equal_pnl REAL NOT NULL,
+    detail TEXT NOT NULL,              -- JSON: verdicts (and Bonferroni-adjusted), final weights
+    PRIMARY KEY (sweep_id, point)
+);
+CREATE INDEX idx_sweep_points_rank ON sweep_points(sweep_id, rank);
+"""
+
 # (version, description, SQL). Append only: an applied migration is never edited.
 MIGRATIONS: list[tuple[int, str, str]] = [
     (1, "specification tables, indexes and seed rows (the specification, section 6.2)", SPEC_DDL),
@@ -298,4 +333,5 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         "how far a running session's long stage has got (fits done of all, ETA)",
         "ALTER TABLE session_runs ADD COLUMN progress TEXT;",
     ),
+    (13, "parameter sweeps over a session's stored signals", SWEEPS_DDL),
 ]

@@ -93,6 +93,18 @@ def latest_session_id(conn: sqlite3.Connection) -> str | None:
     return None if row is None else row[0]
 
 
+def latest_reported_session_id(conn: sqlite3.Connection) -> str | None:
+    """The latest completed session with an ensemble report (one that ran its stages: not a
+    manual weight change or a weight replay)."""
+    row = conn.execute(
+        "SELECT s.session_id FROM reinforcement_sessions s JOIN session_reports r "
+        "USING (session_id) WHERE s.status = 'completed' "
+        "AND json_extract(r.report, '$.ensemble_report') IS NOT NULL "
+        "ORDER BY s.start_time DESC, s.rowid DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
 def set_configuration(conn: sqlite3.Connection, session_id: str, configuration_json: str) -> None:
     """The session's effective configuration (every default filled for its bars)."""
     with transaction(conn):

@@ -47,6 +47,8 @@ ROUTES = {
     ("get", "/api/reinforcement/report"),
     ("post", "/api/campaigns/run"),
     ("get", "/api/campaigns"),
+    ("post", "/api/sweeps/run"),
+    ("get", "/api/sweeps"),
     ("get", "/api/data"),
     ("post", "/api/data/import"),
     ("delete", "/api/data/{symbol}"),

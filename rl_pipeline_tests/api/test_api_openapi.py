@@ -19,6 +19,7 @@ from rl_pipeline.config import SessionConfig
 from rl_pipeline.mistral.state import STATE_FILE, ServerState, write_state
 from rl_pipeline.session.campaign import run_campaign
 from rl_pipeline.session.requests import request_session
+from rl_pipeline.session.sweep import SweepGrid, run_sweep
 from rl_pipeline.store.connection import open_store
 from rl_pipeline.timestamps import ISO_Z_PATTERN
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store
@@ -36,7 +37,7 @@ ERROR_BODIES = {"#/components/schemas/ErrorMessage", "#/components/schemas/Valid
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
-    """A token-guarded API over a store holding a completed session, a campaign, a queued
+    """A token-guarded API over a store holding a completed session, a campaign, a sweep, a queued
     session request and the record of a crashed Mistral server."""
     folder = tmp_path_factory.mktemp("openapi")
     db, _ = make_session_store(folder, periods=(5,))
@@ -47,6 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApiServer]:
         conn = open_store(db)
         try:
             run_campaign(conn, SessionConfig(test_period_days=2), sessions=2, test_period_days=2)
+            run_sweep(conn, SweepGrid(learning_rate=(0.01, 0.02)))
             request_session(conn, SessionConfig(test_period_days=3), "test")
         finally:
             conn.close()
@@ -131,9 +133,8 @@ def test_every_request_body_has_an_example_that_fits_it(schema: dict[str, Any]) 
                 if fields is not None:
                     assert set(example) <= set(fields), f"{method} {path}: {example}"
                     assert set(model.get("required", [])) <= set(example), f"{method} {path}"
-    assert (
-        bodies == 7
-    )  # start, weights, weights replay, mistral start, config import, campaign, data import
+    # start, weights, weights replay, mistral start, config import, campaign, sweep, data import
+    assert bodies == 8
 
 
 def test_each_route_declares_the_errors_it_can_give_typed(schema: dict[str, Any]) -> None:
@@ -228,6 +229,7 @@ def test_every_time_the_api_answers_is_iso_8601_with_z(server: ApiServer) -> Non
         trades,
         "/api/data",
         "/api/campaigns",
+        "/api/sweeps",
         "/api/server/mistral/status",
         "/api/config/export",
     ):
@@ -277,6 +279,7 @@ def test_every_time_the_cli_prints_as_json_is_iso_8601_with_z(
         ("weights", "show", "--json"),
         ("data", "list", "--json"),
         ("campaign", "show", "--json"),
+        ("sweep", "show", "--json"),
         ("models", "versions", "lava_ai", "--json"),
         ("models", "performance", "--json"),
         ("analytics", "trades", "--start", "2025-01-01", "--top", "2", "--json"),

@@ -373,6 +373,50 @@ def test_campaign_job_records_its_learning_curve_in_the_instance(
     assert metadata["learning_paid"].value in {"yes", "no", "inconclusive"}
 
 
+def test_sweep_job_records_its_ranked_table_and_warning_in_the_instance(
+    small_store: sqlite3.Connection, dagster_home: Path, tmp_path: Path
+) -> None:
+    from rl_pipeline.session.stages import run_session
+
+    session = run_session(small_store, SessionConfig(test_period_days=4))
+    path = tmp_path / "sweep.yaml"
+    config = {"rule": ["binary", "hedge"], "learning_rate": [0.01, 0.02], "progress_every": 2}
+    path.write_text(yaml.safe_dump({"ops": {"sweep": {"config": config}}}))
+    done, _ = execute_job("sweep_job", "-c", str(path), partitioned=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    sweep_id, session_id, points = small_store.execute(
+        "SELECT sweep_id, session_id, points FROM sweeps"
+    ).fetchone()
+    assert (session_id, points) == (session.session_id, 4)
+    instance = dg.DagsterInstance.get()
+    event = instance.get_latest_materialization_event(dg.AssetKey("sweep"))
+    metadata = event.asset_materialization.metadata
+    assert metadata["sweep_id"].value == sweep_id
+    assert metadata["dagster/row_count"].value == 4
+    ranked = metadata["ranked_table"].value
+    header = [cell.strip() for cell in ranked.splitlines()[0].split("|")]
+    assert header[1:4] == ["rank", "point", "rule"]
+    assert "hedge" in ranked and "vs_static_bonferroni" in ranked
+    assert "4 points were tried" in metadata["warning"].value
+    # The progress lines (with their ETA) are in the run's log.
+    (run,) = instance.get_runs(dg.RunsFilter(job_name="sweep_job"), limit=1)
+    messages = [e.user_message for e in instance.all_logs(run.run_id)]
+    assert any("2/4 points" in m and "ETA" in m for m in messages)
+    assert any("4/4 points" in m for m in messages)
+    # A refused grid fails the run with the field named, and stores nothing.
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        yaml.safe_dump({"ops": {"sweep": {"config": {"min_weight": [0.5], "max_weight": [0.3]}}}})
+    )
+    failed, _ = execute_job("sweep_job", "-c", str(bad), partitioned=False)
+    assert failed.returncode != 0
+    (run,) = instance.get_runs(dg.RunsFilter(job_name="sweep_job"), limit=1)
+    (failure,) = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
+    description = failure.dagster_event.step_failure_data.user_failure_data.description
+    assert description.startswith("min_weight: min_weight must be <= max_weight")
+    assert small_store.execute("SELECT COUNT(*) FROM sweeps").fetchone()[0] == 1
+
+
 def step_failures(instance: dg.DagsterInstance, session_id: str) -> list:
     (run,) = instance.get_runs(dg.RunsFilter(tags={"dagster/partition": session_id}))
     assert run.status == dg.DagsterRunStatus.FAILURE
@@ -447,7 +491,7 @@ def test_assets_name_their_kinds_owners_and_code_versions() -> None:
     from rl_pipeline.dagster_defs.definitions import defs
 
     specs = {spec.key.path[0]: spec for spec in defs.resolve_all_asset_specs()}
-    assert set(specs) == {a.key.path[0] for a in SESSION_ASSETS} | {"campaign"}
+    assert set(specs) == {a.key.path[0] for a in SESSION_ASSETS} | {"campaign", "sweep"}
     for name, spec in specs.items():
         assert spec.owners == ["team:quant"], name
         assert spec.code_version, name

@@ -154,6 +154,15 @@ def test_inactive_models_hold_zero_and_new_ones_start_at_min_weight() -> None:
 def test_single_active_model_gets_everything() -> None:
     assert project([0.25], 0.05, 0.9) == [1.0]
     assert project([0.25, 0.5], 0.05, 0.9, total=0.3) == pytest.approx([0.1, 0.2])
+
+
+def test_projection_of_one_overwhelming_weight_with_min_weight_zero() -> None:
+    """Rounding put the scale at 0 (every weight clipped to 0, then 0 / 0): found by a sweep
+    with a huge reward_multiplier. The overwhelming model takes all the weight."""
+    raw = [0.6349990135439947, 4.1745100194709473e298, 0.28015986065926696]
+    weights = project(raw, 0.0, 1.0)
+    assert weights == pytest.approx([0.0, 1.0, 0.0], abs=1e-12)
+    assert sum(weights) == pytest.approx(1.0)
     assert session_start_weights({"a": 0.25, "b": 0.4}, ["a"], WeightRule()) == {"a": 1.0, "b": 0.0}
 
 
