@@ -3,13 +3,8 @@ features, predicting the direction over the next ``horizon_bars``; trained walk-
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 from typing import Any
-
-import joblib
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
 
 from rl_pipeline.config import LavaAIConfig
 from rl_pipeline.market.intervals import fill_section
@@ -26,7 +21,12 @@ class LavaAI(WalkForwardClassifier):
         self.params: LavaAIConfig = fill_section(params)
 
     @classmethod
-    def estimator_for(cls, params: LavaAIConfig) -> Pipeline:
+    def estimator_for(cls, params: LavaAIConfig) -> Any:
+        # Imported here: a session whose fits run on workers never loads scikit-learn itself.
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import Pipeline
+        from sklearn.preprocessing import StandardScaler
+
         return Pipeline(
             [
                 ("scale", StandardScaler()),
@@ -41,5 +41,10 @@ class LavaAI(WalkForwardClassifier):
             ]
         )
 
-    def save_estimator(self, estimator: Any, path: Path) -> None:
-        joblib.dump(estimator, path)
+    @classmethod
+    def serialize_estimator(cls, estimator: Any) -> bytes:
+        import joblib
+
+        buffer = io.BytesIO()
+        joblib.dump(estimator, buffer)
+        return buffer.getvalue()

@@ -3,10 +3,7 @@ LightGBM's deterministic mode, so a rerun gives the same trees."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
-
-import lightgbm as lgb
 
 from rl_pipeline.config import LGBMAIConfig
 from rl_pipeline.market.intervals import fill_section
@@ -23,7 +20,10 @@ class LGBMAI(WalkForwardClassifier):
         self.params: LGBMAIConfig = fill_section(params)
 
     @classmethod
-    def estimator_for(cls, p: LGBMAIConfig) -> lgb.LGBMClassifier:
+    def estimator_for(cls, p: LGBMAIConfig) -> Any:
+        # Imported here: a session whose fits run on workers never loads LightGBM itself.
+        import lightgbm as lgb
+
         return lgb.LGBMClassifier(
             n_estimators=p.n_estimators,
             learning_rate=p.learning_rate,
@@ -39,5 +39,7 @@ class LGBMAI(WalkForwardClassifier):
             verbose=-1,
         )
 
-    def save_estimator(self, estimator: Any, path: Path) -> None:
-        estimator.booster_.save_model(str(path))
+    @classmethod
+    def serialize_estimator(cls, estimator: Any) -> bytes:
+        # The text save_model writes (model_to_string appends the same pandas_categorical line).
+        return estimator.booster_.model_to_string().encode()

@@ -59,16 +59,16 @@ class FitPlan:
     rows: list[np.ndarray]
 
 
-def fit_chunk(task: ChunkFit) -> tuple[Any, np.ndarray, float]:
-    """Fit the chunk's estimator; return it, P(up) of the chunk's rows and the training
-    accuracy."""
+def fit_chunk(task: ChunkFit) -> tuple[bytes, np.ndarray, float]:
+    """Fit the chunk's estimator; return its artifact bytes, P(up) of the chunk's rows and the
+    training accuracy."""
     x = task.x
     x_train = x[task.train_rows]
     estimator = task.model_class.estimator_for(task.params)
     estimator.fit(x_train, task.y_train)
     up = estimator.predict_proba(x[task.decided_rows])[:, 1]
     accuracy = float((estimator.predict(x_train) == task.y_train).mean())
-    return estimator, up, accuracy
+    return task.model_class.serialize_estimator(estimator), up, accuracy
 
 
 def forward_labels(frame: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -109,8 +109,11 @@ class WalkForwardClassifier(TradingModel):
     def make_estimator(self) -> Any:
         return self.estimator_for(self.params)
 
+    @classmethod
     @abstractmethod
-    def save_estimator(self, estimator: Any, path: Path) -> None: ...
+    def serialize_estimator(cls, estimator: Any) -> bytes:
+        """The fitted estimator as the bytes of its artifact file (made where it was fitted, so
+        the session's process needs neither the estimator nor its library)."""
 
     def describe(self) -> dict[str, Any]:
         return {"kind": type(self).__name__, **self.params.model_dump()}
@@ -178,12 +181,12 @@ class WalkForwardClassifier(TradingModel):
         p = self.params
         signal = np.zeros(plan.rows_in_all, dtype=np.int8)
         confidence = np.zeros(plan.rows_in_all)
-        for task, rows, (estimator, up, accuracy) in zip(plan.fits, plan.rows, fitted, strict=True):
+        for task, rows, (artifact, up, accuracy) in zip(plan.fits, plan.rows, fitted, strict=True):
             signal[rows] = np.where(
                 up > 0.5 + p.signal_margin, 1, np.where(up < 0.5 - p.signal_margin, -1, 0)
             )
             confidence[rows] = np.where(signal[rows] != 0, np.clip(np.abs(2 * up - 1), 0, 1), 0.0)
-            self.trained.append(self.record(estimator, task.start, len(task.y_train), accuracy))
+            self.trained.append(self.record(artifact, task.start, len(task.y_train), accuracy))
         return Signals(signal, confidence)
 
     def cache_state(self) -> dict[str, Any]:
@@ -211,12 +214,12 @@ class WalkForwardClassifier(TradingModel):
             f"0.5 +- {self.params.signal_margin}"
         )
 
-    def record(self, estimator: Any, cutoff: int, rows: int, accuracy: float) -> TrainedArtifact:
+    def record(self, artifact: bytes, cutoff: int, rows: int, accuracy: float) -> TrainedArtifact:
         metrics = {"train_rows": float(rows), "train_accuracy": accuracy}
         folder = self.context.artifacts_dir
         if folder is None:
             return TrainedArtifact(cutoff, rows, None, None, metrics)
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{self.model_id}-{cutoff}{self.artifact_suffix}"
-        self.save_estimator(estimator, path)
+        path.write_bytes(artifact)
         return TrainedArtifact(cutoff, rows, str(path), sha256_of(path), metrics)
