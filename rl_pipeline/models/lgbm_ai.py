@@ -14,6 +14,7 @@ from rl_pipeline.models.walk_forward import WalkForwardClassifier
 class LGBMAI(WalkForwardClassifier):
     model_id = "lgbm_ai"
     artifact_suffix = ".lgbm.txt"
+    fit_cost_per_row = 6.0  # boosted trees take about six times a logistic regression's time
 
     def __init__(self, params: LGBMAIConfig, context: ModelContext | None = None) -> None:
         super().__init__(params, context)

@@ -12,7 +12,7 @@ import hashlib
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,10 @@ class ChunkFit:
     y_train: np.ndarray
     decided_rows: np.ndarray
 
+    def expected_cost(self) -> float:
+        """Relative time of the fit, for scheduling the longest first."""
+        return self.model_class.fit_cost_per_row * len(self.y_train)
+
 
 @dataclass
 class FitPlan:
@@ -69,6 +73,19 @@ def fit_chunk(task: ChunkFit) -> tuple[bytes, np.ndarray, float]:
     up = estimator.predict_proba(x[task.decided_rows])[:, 1]
     accuracy = float((estimator.predict(x_train) == task.y_train).mean())
     return task.model_class.serialize_estimator(estimator), up, accuracy
+
+
+def run_fits(executor: Any, fits: list[ChunkFit], progress: Any = None) -> list[Any]:
+    """``fit_chunk`` of every fit on ``executor``, the longest first (so the short ones fill
+    the gaps at the end of the batch); results in the order of ``fits``."""
+    if not fits:
+        return []
+    order = sorted(range(len(fits)), key=lambda i: -fits[i].expected_cost())
+    done = executor.map(fit_chunk, [fits[i] for i in order], progress)
+    results: list[Any] = [None] * len(fits)
+    for position, i in enumerate(order):
+        results[i] = done[position]
+    return results
 
 
 def forward_labels(frame: pd.DataFrame, horizon: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,6 +110,7 @@ class WalkForwardClassifier(TradingModel):
 
     artifact_suffix = ".bin"
     signal_cache_scope = "pooled"  # one model is fitted on the rows of every symbol
+    fit_cost_per_row: ClassVar[float] = 1.0  # relative, for scheduling fits longest first
 
     def __init__(self, params: WalkForwardConfig, context: ModelContext | None = None) -> None:
         self.params = fill_section(params)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.models.base import ModelContext
-from rl_pipeline.models.walk_forward import fit_chunk
+from rl_pipeline.models.walk_forward import run_fits
 from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.session.signal_cache import SignalCache
 from rl_pipeline.session.stages import build_models, read_market_window
@@ -72,7 +72,7 @@ def warm_signal_cache(
         f"{computed_by}: {len(fits)} walk-forward fits for {len(test_ends)} windows "
         f"({cached} model signals already cached)"
     )
-    fitted = executor.map(fit_chunk, fits, progress) if fits else []
+    fitted = run_fits(executor, fits, progress)
     for cache, model, plan, features, decide in plans:
         n = len(plan.fits)
         cache.store_pooled(model, features, decide, model.complete(plan, fitted[:n]))

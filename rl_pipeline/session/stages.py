@@ -24,7 +24,7 @@ from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import build_model, model_specs
-from rl_pipeline.models.walk_forward import fit_chunk
+from rl_pipeline.models.walk_forward import run_fits
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.session_executor import fit_executor, prestart_for
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
@@ -118,12 +118,15 @@ def load_market_window(
 ) -> MarketWindow:
     """The session's bars (see :func:`read_market_window`); the effective configuration is
     stored with the session."""
-    window = read_market_window(conn, handle, test_end_ts=test_end_ts)
+    window = read_market_window(conn, handle, test_end_ts=test_end_ts, on_size=_prestart)
     sessions.set_configuration(conn, session_id, window.session.config.model_dump_json())
-    # Each walk-forward model fits on up to every loaded row: if that goes to the process
-    # pool, its workers boot while features are computed.
-    prestart_for(2 * len(window.bars), _model_modules())
     return window
+
+
+def _prestart(expected_rows: int) -> None:
+    # Each walk-forward model fits on up to every loaded row: if that goes to the process
+    # pool, its workers boot while the bars are read and the features computed.
+    prestart_for(2 * expected_rows, _model_modules())
 
 
 def _model_modules() -> list[str]:
@@ -134,7 +137,11 @@ def _model_modules() -> list[str]:
 
 
 def read_market_window(
-    conn: sqlite3.Connection, handle: SessionHandle, *, test_end_ts: int | None = None
+    conn: sqlite3.Connection,
+    handle: SessionHandle,
+    *,
+    test_end_ts: int | None = None,
+    on_size: Callable[[int], None] | None = None,
 ) -> MarketWindow:
     """The bars of a test window and its history, writing nothing: the window ends at the last
     bar of the symbols (or at ``test_end_ts``); the interval-dependent defaults are filled from
@@ -185,6 +192,8 @@ def read_market_window(
     profile = session_profile(profiles) if profiles else HOURLY_24_7
     effective = resolve_config(config, profile)
     since = test_start - (effective.backtest.history_days or 0) * SECONDS_PER_DAY
+    if on_size is not None:  # about how many bars are read, before reading them
+        on_size(len(symbols) * (end - since) // max(profile.interval_seconds, 1))
     bars = read_bars(conn, symbols, since, end)
     bars["in_test"] = bars["ts"].to_numpy() >= test_start
     notes = {
@@ -419,7 +428,7 @@ def _predict_all(
         if report is not None:
             report(f"walk-forward fits {done}/{total}, {elapsed:.0f} s, ETA {eta:.0f} s")
 
-    fitted = executor.map(fit_chunk, fits, progress) if fits else []
+    fitted = run_fits(executor, fits, progress)
     for model_id, model in models.items():
         if model_id in out:
             continue
