@@ -5,19 +5,14 @@ configuration, its mirror file).
 - ``write_mirror`` (:mod:`.mirror`).
 """
 
-from importlib import import_module
-from typing import Any
+from rl_pipeline.lazy_exports import lazy_exports
 
-_PUBLIC = {
-    "export_config": "store",
-    "import_config": "store",
-    "active_session_config": "store",
-    "write_mirror": "mirror",
-}
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "export_config": "store",
+        "import_config": "store",
+        "active_session_config": "store",
+        "write_mirror": "mirror",
+    },
+)

@@ -5,19 +5,14 @@ manager itself is :mod:`rl_pipeline.mistral`).
 - ``find_llm`` (a healthy endpoint for a session's MistralAI, :mod:`.endpoint`).
 """
 
-from importlib import import_module
-from typing import Any
+from rl_pipeline.lazy_exports import lazy_exports
 
-_PUBLIC = {
-    "start_mistral_server": "control",
-    "stop_mistral_server": "control",
-    "mistral_server_status": "control",
-    "find_llm": "endpoint",
-}
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "start_mistral_server": "control",
+        "stop_mistral_server": "control",
+        "mistral_server_status": "control",
+        "find_llm": "endpoint",
+    },
+)

@@ -6,21 +6,16 @@
 - ``init_store`` (migrations and the embedded default data, :mod:`.setup`).
 """
 
-from importlib import import_module
-from typing import Any
+from rl_pipeline.lazy_exports import lazy_exports
 
-_PUBLIC = {
-    "import_market_data": "data",
-    "list_market_data": "data",
-    "delete_market_data": "data",
-    "import_bar_files": "importer",
-    "process_inbox": "inbox",
-    "init_store": "setup",
-}
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "import_market_data": "data",
+        "list_market_data": "data",
+        "delete_market_data": "data",
+        "import_bar_files": "importer",
+        "process_inbox": "inbox",
+        "init_store": "setup",
+    },
+)

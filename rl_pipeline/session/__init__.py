@@ -15,33 +15,28 @@ importing the package costs nothing):
 - the data types handed from stage to stage live in :mod:`.types`.
 """
 
-from importlib import import_module
-from typing import Any
+from rl_pipeline.lazy_exports import lazy_exports
 
-_PUBLIC = {
-    "run_session": "stages",
-    "open_session": "stages",
-    "learn_session_weights": "stages",
-    "complete_session": "lifecycle",
-    "fail_session": "lifecycle",
-    "fail_orphaned_sessions": "lifecycle",
-    "run_campaign": "campaign",
-    "campaign_view": "campaign",
-    "replay_session_weights": "replay",
-    "request_session": "requests",
-    "start_session": "requests",
-    "claim_next": "requests",
-    "launch_session": "launch",
-    "get_session_view": "queries",
-    "list_session_views": "queries",
-    "session_status": "status",
-    "SessionError": "types",
-    "SessionSummary": "types",
-}
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "run_session": "stages",
+        "open_session": "stages",
+        "learn_session_weights": "stages",
+        "complete_session": "lifecycle",
+        "fail_session": "lifecycle",
+        "fail_orphaned_sessions": "lifecycle",
+        "run_campaign": "campaign",
+        "campaign_view": "campaign",
+        "replay_session_weights": "replay",
+        "request_session": "requests",
+        "start_session": "requests",
+        "claim_next": "requests",
+        "launch_session": "launch",
+        "get_session_view": "queries",
+        "list_session_views": "queries",
+        "session_status": "status",
+        "SessionError": "types",
+        "SessionSummary": "types",
+    },
+)

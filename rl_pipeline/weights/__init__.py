@@ -6,21 +6,16 @@
 - ``apply_weight_change_in`` (the one writer of manual changes, :mod:`.changes`).
 """
 
-from importlib import import_module
-from typing import Any
+from rl_pipeline.lazy_exports import lazy_exports
 
-_PUBLIC = {
-    "get_weights": "live",
-    "set_weights": "live",
-    "learn_weights": "learning",
-    "list_versions": "versions",
-    "rollback": "versions",
-    "apply_weight_change_in": "changes",
-}
-__all__ = sorted(_PUBLIC)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PUBLIC:
-        return getattr(import_module(f"{__name__}.{_PUBLIC[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "get_weights": "live",
+        "set_weights": "live",
+        "learn_weights": "learning",
+        "list_versions": "versions",
+        "rollback": "versions",
+        "apply_weight_change_in": "changes",
+    },
+)
