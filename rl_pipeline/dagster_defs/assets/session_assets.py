@@ -42,6 +42,11 @@ def session_asset(description: str, kinds: set[str]):
     )
 
 
+def session_of(context: dg.OpExecutionContext | dg.AssetExecutionContext) -> str:
+    """The session is the run's partition: the one place a session asset takes its id from."""
+    return context.partition_key
+
+
 def per_symbol(bars: pd.DataFrame) -> pd.DataFrame:
     """Bars, test bars and first/last bar time per symbol."""
     frame = bars.groupby("symbol").agg(
@@ -60,7 +65,7 @@ def per_symbol(bars: pd.DataFrame) -> pd.DataFrame:
 def market_bars(
     context: dg.AssetExecutionContext, config: SessionRunConfig, store: StoreResource
 ) -> dg.Output[stages.MarketWindow]:
-    session_id = context.partition_key
+    session_id = session_of(context)
     with stage_failure("market_bars", session_id=session_id), store.connection() as conn:
         # A requested session (API, CLI, sensor, schedule) brings its full configuration; a run
         # started from run config alone starts from the active stored one.
@@ -109,7 +114,7 @@ def combine_symbol_features(
     parts: list[pd.DataFrame],
     store: StoreResource,
 ) -> pd.DataFrame:
-    session_id = market_bars.session.session_id
+    session_id = session_of(context)
     with stage_failure("features", session_id=session_id), store.connection() as conn:
         frame = stages.combine_features(conn, session_id, market_bars, parts)
     columns = [c for c in frame.columns if c.startswith("f_")]
@@ -150,7 +155,7 @@ def model_signals(
     store: StoreResource,
     mistral: MistralServerResource,
 ) -> dg.Output[stages.ModelSignals]:
-    session_id = market_bars.session.session_id
+    session_id = session_of(context)
     with stage_failure("model_signals", session_id=session_id):
         llm = find_llm(mistral.model_path, mistral.ensure_server, mistral.status)
         if llm[0] is None:
@@ -186,9 +191,9 @@ def model_signals(
 
 @session_asset("Trades of every active model, written to trade_results.", {"python", "sqlite"})
 def trade_results(
-    model_signals: stages.ModelSignals, store: StoreResource
+    context: dg.AssetExecutionContext, model_signals: stages.ModelSignals, store: StoreResource
 ) -> dg.Output[stages.TradeOutcome]:
-    session_id = model_signals.session.session_id
+    session_id = session_of(context)
     with stage_failure("trade_results", session_id=session_id), store.connection() as conn:
         outcome = stages.run_winrate_test(conn, session_id, model_signals)
     trades = outcome.trades
@@ -216,9 +221,9 @@ def trade_results(
     {"python", "sqlite"},
 )
 def model_weights(
-    trade_results: stages.TradeOutcome, store: StoreResource
+    context: dg.AssetExecutionContext, trade_results: stages.TradeOutcome, store: StoreResource
 ) -> dg.Output[stages.WeightOutcome]:
-    session_id = trade_results.session.session_id
+    session_id = session_of(context)
     with stage_failure("model_weights", session_id=session_id), store.connection() as conn:
         outcome = stages.apply_reinforcement(conn, session_id, trade_results)
     path = outcome.path
@@ -250,11 +255,12 @@ def model_weights(
     {"python", "sqlite"},
 )
 def performance_metrics(
+    context: dg.AssetExecutionContext,
     trade_results: stages.TradeOutcome,
     model_weights: stages.WeightOutcome,
     store: StoreResource,
 ) -> dg.Output[stages.MetricsOutcome]:
-    session_id = trade_results.session.session_id
+    session_id = session_of(context)
     with stage_failure("performance_metrics", session_id=session_id), store.connection() as conn:
         measured = stages.record_metrics(conn, session_id, trade_results, model_weights)
     table = summary_table(measured, model_weights)
@@ -293,7 +299,7 @@ def live_weights(
     performance_metrics: stages.MetricsOutcome,
     store: StoreResource,
 ) -> dg.Output[stages.SessionSummary]:
-    session_id = trade_results.session.session_id
+    session_id = session_of(context)
     with stage_failure("live_weights", session_id=session_id), store.connection() as conn:
         summary = stages.finish_session(
             conn,
