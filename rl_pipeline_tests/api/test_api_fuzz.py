@@ -26,6 +26,7 @@ from rl_pipeline.api.app import create_app
 from rl_pipeline.api.schemas import StartSessionRequest
 from rl_pipeline.api.settings import ApiSettings
 from rl_pipeline.config import SessionConfig
+from rl_pipeline.session.launch import merged
 from rl_pipeline_tests.support.analytics_store import dump, make_session_store
 from rl_pipeline_tests.support.api_server import ApiServer, api_server
 
@@ -58,11 +59,14 @@ def fingerprint(db: Path) -> str:
 
 
 def would_start_a_session(body: object) -> bool:
-    """A body the start route would accept (negative generation may still produce one)."""
+    """A body the start route would accept (negative generation may still produce one): the
+    route's own two checks, the request model and then the configuration with the request's
+    overrides (the fuzzed store holds the default configuration). An accepted body would launch
+    a Dagster run that writes the store while later examples are checked."""
     try:
         request = StartSessionRequest.model_validate(body)
-        SessionConfig(**request.model_dump(exclude_none=True))
-    except (pydantic.ValidationError, TypeError):
+        SessionConfig.model_validate(merged(SessionConfig().model_dump(), request.overrides()))
+    except (pydantic.ValidationError, TypeError, ValueError):
         return False
     return True
 
