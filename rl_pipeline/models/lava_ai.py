@@ -15,6 +15,7 @@ from rl_pipeline.models.walk_forward import WalkForwardClassifier
 class LavaAI(WalkForwardClassifier):
     model_id = "lava_ai"
     artifact_suffix = ".joblib"
+    fit_modules = ("sklearn.linear_model", "sklearn.pipeline", "sklearn.preprocessing")
 
     def __init__(self, params: LavaAIConfig, context: ModelContext | None = None) -> None:
         super().__init__(params, context)

@@ -15,6 +15,7 @@ class LGBMAI(WalkForwardClassifier):
     model_id = "lgbm_ai"
     artifact_suffix = ".lgbm.txt"
     fit_cost_per_row = 6.0  # boosted trees take about six times a logistic regression's time
+    fit_modules = ("lightgbm",)
 
     def __init__(self, params: LGBMAIConfig, context: ModelContext | None = None) -> None:
         super().__init__(params, context)

@@ -111,6 +111,7 @@ class WalkForwardClassifier(TradingModel):
     artifact_suffix = ".bin"
     signal_cache_scope = "pooled"  # one model is fitted on the rows of every symbol
     fit_cost_per_row: ClassVar[float] = 1.0  # relative, for scheduling fits longest first
+    fit_modules: ClassVar[tuple[str, ...]] = ()  # libraries a fit imports (workers load them early)
 
     def __init__(self, params: WalkForwardConfig, context: ModelContext | None = None) -> None:
         self.params = fill_section(params)

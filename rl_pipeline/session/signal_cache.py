@@ -116,14 +116,20 @@ class SignalCache:
         self.outcome[model.model_id] = "computed"
 
     def _per_symbol(self, model, features, decide, compute) -> Signals:
-        symbol_of = features["symbol"].to_numpy()
         ts_all = features["ts"].to_numpy(np.int64)
         signal = np.zeros(len(features), dtype=np.int8)
         confidence = np.zeros(len(features))
         missing, reused = [], []
         keys = {s: self.key(model, [s]) for s in sorted(self.digests)}
+        # Each symbol's decided rows, found once (comparing the symbol column per symbol costs
+        # a full pass of string comparisons each).
+        positions = features.groupby("symbol", sort=False).indices
+        decided_rows = {
+            s: positions[s][decide[positions[s]]] if s in positions else np.empty(0, np.intp)
+            for s in keys
+        }
         for symbol, key in keys.items():
-            rows_of = (symbol_of == symbol) & decide
+            rows_of = decided_rows[symbol]
             hit = rows.get_signals(self.conn, key)
             if hit is not None and np.array_equal(hit[0], ts_all[rows_of]):
                 signal[rows_of], confidence[rows_of] = hit[1], hit[2]
@@ -131,11 +137,13 @@ class SignalCache:
             else:
                 missing.append(symbol)
         if missing:
-            mask = np.isin(symbol_of, missing)
+            mask = np.zeros(len(features), dtype=bool)
+            for symbol in missing:
+                mask[positions.get(symbol, [])] = True
             part = compute(features.loc[mask].reset_index(drop=True), decide[mask])
             signal[mask], confidence[mask] = part.signal, part.confidence
             for symbol in missing:
-                rows_of = (symbol_of == symbol) & decide
+                rows_of = decided_rows[symbol]
                 rows.put_signals(
                     self.conn,
                     keys[symbol],

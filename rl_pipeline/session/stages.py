@@ -130,10 +130,14 @@ def _prestart(expected_rows: int) -> None:
 
 
 def _model_modules() -> list[str]:
-    return sorted(
-        {s.model.partition(":")[0] for s in model_specs() if isinstance(s.model, str)}
-        | {"rl_pipeline.models.walk_forward"}
-    )
+    """What a pool worker imports ahead of the fits: each model's module and the libraries
+    its fits load (``fit_modules``), so no fit pays for an import."""
+    modules = {"rl_pipeline.models.walk_forward"}
+    for spec in model_specs():
+        model = spec.model_class()
+        modules.add(model.__module__)
+        modules.update(getattr(model, "fit_modules", ()))
+    return sorted(modules)
 
 
 def read_market_window(

@@ -74,13 +74,21 @@ def move_history_to_end_in(conn: sqlite3.Connection, session_id: str) -> int:
     values, new rowids), so that at publication they follow the change they start from in
     insert order; the caller holds the transaction."""
     columns = ", ".join(HISTORY_COLUMNS)
-    rows = conn.execute(
-        f"SELECT {columns} FROM model_weight_history WHERE session_id = ? ORDER BY rowid",
+    # Through a temporary table inside SQLite: the rows keep their weight_id (the primary
+    # key), so they must leave the table before they come back.
+    conn.execute("DROP TABLE IF EXISTS temp.moved_history")
+    conn.execute(
+        f"CREATE TEMP TABLE moved_history AS SELECT {columns} FROM model_weight_history "
+        "WHERE session_id = ? ORDER BY rowid",
         (session_id,),
-    ).fetchall()
+    )
     conn.execute("DELETE FROM model_weight_history WHERE session_id = ?", (session_id,))
-    _insert(conn, "model_weight_history", HISTORY_COLUMNS, [tuple(r) for r in rows])
-    return len(rows)
+    moved = conn.execute(
+        f"INSERT INTO model_weight_history ({columns}) "
+        f"SELECT {columns} FROM temp.moved_history ORDER BY rowid"
+    ).rowcount
+    conn.execute("DROP TABLE temp.moved_history")
+    return moved
 
 
 def replace_metrics(conn: sqlite3.Connection, session_id: str, rows: list[tuple]) -> int:
