@@ -2,7 +2,10 @@
 
 1. A 64-symbol x 30-day session with its walk-forward fits in this process, on the local process
    pool (2 workers) and on a 2-worker Dask LocalCluster: wall time, speed-up, peak memory (the
-   session's process, and the pool's workers).
+   session's process, and the pool's workers). "wall" is the first session of a fresh process,
+   whose workers boot while it runs; "warm" a second session in the same process, whose workers
+   are running already (as for every session of a campaign or a sweep after the first). Both
+   fit their own models (the signal cache is off).
 2. A 12-session x 30-day campaign on the shipped data: sequential (each session fits its own
    models in its turn, no signal cache) versus parallel (every window's fits in one batch on the
    process pool first, then the weights in order).
@@ -36,15 +39,21 @@ from rl_pipeline.parallel.session_executor import close_executors
 from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
 conn = open_store(os.environ["RL_PIPELINE_DB"])
-start = time.perf_counter()
-run_session(conn, SessionConfig(test_period_days=TEST_DAYS), publish=True)
-wall = time.perf_counter() - start
-trades = conn.execute("SELECT COUNT(*), SUM(pnl) FROM trade_results").fetchone()
+walls = []
+for publish in (True, False):  # the second session finds the executor's workers running
+    start = time.perf_counter()
+    summary = run_session(conn, SessionConfig(test_period_days=TEST_DAYS), publish=publish)
+    walls.append(time.perf_counter() - start)
+    if publish:
+        trades = conn.execute(
+            "SELECT COUNT(*), SUM(pnl) FROM trade_results WHERE session_id = ?",
+            (summary.session_id,),
+        ).fetchone()
 close_executors()
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall_s": wall, "peak_rss_mb": own, "peak_worker_rss_mb": workers,
-                  "trades": trades[0], "pnl": trades[1]}))
+print(json.dumps({"wall_s": walls[0], "warm_wall_s": walls[1], "peak_rss_mb": own,
+                  "peak_worker_rss_mb": workers, "trades": trades[0], "pnl": trades[1]}))
 """.replace("TEST_DAYS", str(TEST_DAYS))
 
 CAMPAIGN = """
@@ -103,16 +112,22 @@ def build_stores(folder: Path) -> tuple[Path, Path]:
 
 def table(title: str, results: dict[str, dict], baseline: str) -> None:
     base = results[baseline]["wall_s"]
+    warm_base = results[baseline].get("warm_wall_s")
     print(f"\n{title} ({os.cpu_count()} cores)")
+    warm_head = f" {'warm s':>7} {'warm x':>7}" if warm_base else ""
     print(
-        f"{'variant':<22} {'wall s':>8} {'speed-up':>9} {'peak MB':>8} {'workers MB':>11} "
-        f"{'trades':>7}"
+        f"{'variant':<22} {'wall s':>8} {'speed-up':>9}{warm_head} {'peak MB':>8} "
+        f"{'workers MB':>11} {'trades':>7}"
     )
     for name, r in results.items():
         r["speed_up"] = base / r["wall_s"]
+        warm = ""
+        if warm_base:
+            r["warm_speed_up"] = warm_base / r["warm_wall_s"]
+            warm = f" {r['warm_wall_s']:>7.2f} {r['warm_speed_up']:>6.2f}x"
         print(
-            f"{name:<22} {r['wall_s']:>8.2f} {r['speed_up']:>8.2f}x {r['peak_rss_mb']:>8.0f} "
-            f"{r['peak_worker_rss_mb']:>11.0f} {r['trades']:>7}"
+            f"{name:<22} {r['wall_s']:>8.2f} {r['speed_up']:>8.2f}x{warm} "
+            f"{r['peak_rss_mb']:>8.0f} {r['peak_worker_rss_mb']:>11.0f} {r['trades']:>7}"
         )
     same = len({(r["trades"], round(r["pnl"], 6)) for r in results.values()}) == 1
     print(f"identical trades and P&L in every variant: {same}")
@@ -122,6 +137,8 @@ def main() -> None:
     from distributed import LocalCluster
 
     pool = {"RL_PIPELINE_EXECUTOR": "process_pool", "RL_PIPELINE_WORKERS": "2"}
+    # Each session fits its own models: the second one measures warm workers, not the cache.
+    uncached = {"RL_PIPELINE_SIGNAL_CACHE": "0"}
     session: dict[str, dict] = {}
     campaign: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,9 +147,11 @@ def main() -> None:
         wide, shipped = build_stores(folder)
         print(f"stores built in {time.perf_counter() - t:.1f} s")
         session["in_process"] = run_variant(
-            SESSION, wide, folder, "s-inline", {"RL_PIPELINE_EXECUTOR": "in_process"}
+            SESSION, wide, folder, "s-inline", {"RL_PIPELINE_EXECUTOR": "in_process", **uncached}
         )
-        session["process_pool (2)"] = run_variant(SESSION, wide, folder, "s-pool", pool)
+        session["process_pool (2)"] = run_variant(
+            SESSION, wide, folder, "s-pool", {**pool, **uncached}
+        )
         with LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -145,7 +164,7 @@ def main() -> None:
                 wide,
                 folder,
                 "s-dask",
-                {"RL_PIPELINE_DASK_ADDRESS": cluster.scheduler_address},
+                {"RL_PIPELINE_DASK_ADDRESS": cluster.scheduler_address, **uncached},
             )
         campaign["sequential"] = run_variant(
             CAMPAIGN,
