@@ -74,9 +74,8 @@ def move_history_to_end_in(conn: sqlite3.Connection, session_id: str) -> int:
     values, new rowids), so that at publication they follow the change they start from in
     insert order; the caller holds the transaction."""
     columns = ", ".join(HISTORY_COLUMNS)
-    # Through a temporary table inside SQLite: the rows keep their weight_id (the primary
-    # key), so they must leave the table before they come back.
-    conn.execute("DROP TABLE IF EXISTS temp.moved_history")
+    # Through a temporary table inside SQLite (rolled back with the caller's transaction): the
+    # rows keep their weight_id (the primary key), so they must leave the table to come back.
     conn.execute(
         f"CREATE TEMP TABLE moved_history AS SELECT {columns} FROM model_weight_history "
         "WHERE session_id = ? ORDER BY rowid",
