@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 from rl_pipeline.store.connection import connect, migrate, open_store, schema_version, transaction
@@ -21,15 +23,52 @@ def test_migrations_are_idempotent(db_path: Path) -> None:
     assert versions == [v for v, _, _ in MIGRATIONS]
 
 
-def test_concurrent_first_start_applies_each_migration_once(db_path: Path) -> None:
+def test_concurrent_first_start_applies_each_migration_once(tmp_path: Path) -> None:
+    """Several processes opening one new store at once: each migration applies once and no
+    opener fails (switching a new file to WAL can be refused at once rather than waited for;
+    a few rounds, since the race is narrow)."""
     script = (
         "import sys; from rl_pipeline.store.connection import open_store; open_store(sys.argv[1])"
     )
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(db_path)]) for _ in range(4)]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0, 0, 0]
-    conn = connect(db_path)
-    assert conn.execute("SELECT COUNT(*) FROM ai_models").fetchone()[0] == 4
-    assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+    for round_ in range(3):
+        db_path = tmp_path / f"round-{round_}" / "rl_pipeline.sqlite"
+        procs = [
+            subprocess.Popen([sys.executable, "-c", script, str(db_path)], stderr=subprocess.PIPE)
+            for _ in range(6)
+        ]
+        codes = [p.wait(timeout=60) for p in procs]
+        errors = [p.stderr.read().decode()[-300:] for p in procs if p.returncode]
+        assert codes == [0] * 6, errors
+        conn = connect(db_path)
+        assert conn.execute("SELECT COUNT(*) FROM ai_models").fetchone()[0] == 4
+        assert conn.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)
+        conn.close()
+
+
+def test_opening_a_new_store_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """A new file still in rollback-journal mode with a write in progress elsewhere: switching
+    it to WAL is refused at once by SQLite (waiting could deadlock), so ``connect`` retries
+    until the writer commits."""
+    path = tmp_path / "new.sqlite"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("CREATE TABLE t (x)")
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO t VALUES (1)")
+    opened: dict[str, object] = {}
+
+    def open_it() -> None:
+        try:
+            opened["mode"] = connect(path).execute("PRAGMA journal_mode").fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            opened["error"] = str(exc)
+
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    time.sleep(0.3)  # the opener meets the open write transaction
+    writer.execute("COMMIT")
+    opener.join(timeout=30)
+    writer.close()
+    assert opened == {"mode": "wal"}
 
 
 def test_connection_rules(conn: sqlite3.Connection) -> None:
