@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
+from collections.abc import Callable
 
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.executors import InProcessExecutor, TaskExecutor, executor_from_settings
@@ -46,13 +47,14 @@ def close_executors() -> None:
         _EXECUTORS.clear()
 
 
-def prestart_for(expected_training_rows: int, modules: list[str]) -> None:
-    """Boot the process pool's workers early (importing ``modules``) when a session's fits will
-    go to it; a no-op for small sessions and the other executors."""
+def prestart_for(expected_training_rows: int, modules: Callable[[], list[str]]) -> None:
+    """Boot the process pool's workers early (importing the modules ``modules()`` names, asked
+    only then) when a session's fits will go to it; a no-op for small sessions and the other
+    executors."""
     ops = OperationsConfig.from_env()
     if expected_training_rows < ops.parallel_min_rows:
         return
     executor = configured_executor(ops)
     warm_up = getattr(executor, "warm_up", None)
     if warm_up is not None:
-        warm_up(modules)
+        warm_up(modules())

@@ -126,7 +126,7 @@ def load_market_window(
 def _prestart(expected_rows: int) -> None:
     # Each walk-forward model fits on up to every loaded row: if that goes to the process
     # pool, its workers boot while the bars are read and the features computed.
-    prestart_for(2 * expected_rows, _model_modules())
+    prestart_for(2 * expected_rows, _model_modules)
 
 
 def _model_modules() -> list[str]:
