@@ -24,7 +24,12 @@ from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.mistral.procfs import cmdline
 from rl_pipeline_tests.conftest import PROJECT_ROOT, VENV_BIN
 from rl_pipeline_tests.support.dagster_cli import make_dagster_home
-from rl_pipeline_tests.support.processes import pick_free_port, processes_with_env, wait_until
+from rl_pipeline_tests.support.processes import (
+    pick_free_port,
+    popen_interruptible,
+    processes_with_env,
+    wait_until,
+)
 
 READABLE_ID = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{6}Z-[0-9a-f]{8}$")
 
@@ -68,21 +73,16 @@ def test_dagster_dev_runs_a_session_for_a_dropped_file_by_itself(
     monkeypatch.setenv("RL_PIPELINE_WIN_RATE_THRESHOLD", "0")
     port = pick_free_port()
     log_path = tmp_path / "dagster_dev.log"
-    # If this test runs where SIGINT is ignored (a background job of a non-interactive shell),
-    # the child would inherit that, and dagster dev makes SIGTERM do what SIGINT does: it could
-    # not be stopped. A signal handled here is reset to its default in the child at exec.
-    sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
+        process = popen_interruptible(
             [str(VENV_BIN / "dagster"), "dev", "-w", "workspace.yaml"]
             + ["-h", "127.0.0.1", "-p", str(port)],
             cwd=PROJECT_ROOT,
             env=os.environ.copy(),
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: what is left is killed as one
+            start_new_session=True,  # its own process group
         )
-    signal.signal(signal.SIGINT, sigint)
     try:
 
         def tail() -> str:

@@ -17,7 +17,7 @@ import pytest
 from rl_pipeline.config import MistralConfig
 from rl_pipeline.mistral.manager import MistralServerManager
 from rl_pipeline.mistral.state import STATE_FILE
-from rl_pipeline_tests.support.processes import servers_of, wait_until
+from rl_pipeline_tests.support.processes import popen_interruptible, servers_of, wait_until
 
 JOB_FILE = Path(__file__).with_name("dagster_jobs.py")
 DAGSTER = Path(sys.executable).parent / "dagster"
@@ -79,7 +79,7 @@ class JobRunner:
         config_file = self.tmp_path / f"{job}.yaml"
         config_file.write_text(json.dumps(run_config))  # JSON is YAML
         cmd = [str(DAGSTER), "job", "execute", "-f", str(JOB_FILE), "-j", job]
-        proc = subprocess.Popen(
+        proc = popen_interruptible(  # the test interrupts it with SIGINT
             [*cmd, "-c", str(config_file)],
             env=self.env,
             stdout=subprocess.PIPE,

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from rl_pipeline.mistral import procfs
+
+
+def popen_interruptible(args: list[str], **kwargs) -> subprocess.Popen:
+    """``subprocess.Popen`` whose child takes SIGINT (and, for Dagster's commands, SIGTERM) with
+    its default action even where the tests run with SIGINT ignored (a background job of a
+    non-interactive shell): a child inherits an ignored signal, and dagster then makes SIGTERM
+    do what SIGINT does. A signal handled here is reset to its default in the child at exec."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return subprocess.Popen(args, **kwargs)
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def pick_free_port() -> int:
