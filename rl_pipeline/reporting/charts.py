@@ -4,6 +4,8 @@ on the x axis, units on the y axis."""
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import Any
 
 import matplotlib.dates as mdates
 import numpy as np
@@ -41,6 +43,16 @@ ENSEMBLE_LABELS = {
 }
 
 
+ChartCall = tuple[Callable[..., bytes], tuple[Any, ...]]
+
+
+def draw(call: ChartCall) -> bytes:
+    """One chart from ``(chart function, its arguments)``: a task any executor can run (a
+    session's charts are drawn side by side on the workers its fits used)."""
+    chart, args = call
+    return chart(*args)
+
+
 def color(name: str) -> str | None:
     return COLORS.get(name.removeprefix("rule:"))
 
@@ -66,8 +78,15 @@ def _legend(ax) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
-def _times(ts: np.ndarray) -> pd.DatetimeIndex:
-    return pd.to_datetime(ts, unit="s", utc=True)
+def _times(ts: np.ndarray) -> np.ndarray:
+    # Plain datetime64 in UTC (the axis says so): matplotlib converts these as one array,
+    # where a timezone-aware index goes through a Python object per point.
+    return np.asarray(ts, dtype=np.int64).astype("datetime64[s]")
+
+
+def _parsed_times(values) -> np.ndarray:
+    """ISO 8601 texts (any offset) as plain UTC datetime64."""
+    return pd.to_datetime(list(values), utc=True).tz_convert(None).to_numpy()
 
 
 def _curves_chart(
@@ -135,8 +154,7 @@ def weights_chart(
     """Each active model's weight through the session (a step after each update)."""
     fig = Figure(figsize=(9, 3.2))
     ax = fig.subplots()
-    updates = pd.DatetimeIndex(pd.to_datetime(list(update_times), utc=True))
-    times = _times(np.array([start_ts])).append(updates)
+    times = np.concatenate((_times(np.array([start_ts])), _parsed_times(update_times)))
     vectors = np.asarray(vectors, dtype=np.float64)
     for j, model in enumerate(models):
         ax.step(times, vectors[: len(times), j], where="post", color=color(model), label=model)
@@ -152,7 +170,7 @@ def campaign_chart(curve: pd.DataFrame, strategies: list[str]) -> bytes:
     """Cumulative P&L after each session of a campaign (``test_end`` on x), per strategy."""
     fig = Figure(figsize=(9, 3.8))
     ax = fig.subplots()
-    ends = pd.to_datetime(curve["test_end"], utc=True)
+    ends = _parsed_times(curve["test_end"])
     for name in strategies:
         ax.plot(
             ends,
