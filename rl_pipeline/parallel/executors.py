@@ -108,6 +108,11 @@ class ProcessPoolTaskExecutor:
             futures = [pool.submit(_run_resolved, fn, item) for item in shipped]
             return _collect(futures, progress)
 
+    @property
+    def running(self) -> bool:
+        """Whether the workers have been started (and not closed)."""
+        return self._pool is not None
+
     def warm_up(self, modules: Sequence[str]) -> None:
         """Start the workers and import ``modules`` in each, without waiting: a session calls
         this before its serial stages, so the workers boot while the bars are read."""

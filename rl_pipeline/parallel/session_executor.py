@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import atexit
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.executors import InProcessExecutor, TaskExecutor, executor_from_settings
@@ -20,14 +20,18 @@ _EXECUTORS: dict[tuple[str, int, str], TaskExecutor] = {}
 _LOCK = threading.Lock()
 
 
+def _key(ops: OperationsConfig) -> tuple[str, int, str]:
+    kind = ops.executor or ("dask" if ops.dask_address else "process_pool")
+    return kind, ops.workers, ops.dask_address
+
+
 def configured_executor(operations: OperationsConfig | None = None) -> TaskExecutor:
     """The process's executor for the current settings (created on first use)."""
     ops = operations or OperationsConfig.from_env()
-    kind = ops.executor or ("dask" if ops.dask_address else "process_pool")
-    key = (kind, ops.workers, ops.dask_address)
+    key = _key(ops)
     with _LOCK:
         if key not in _EXECUTORS:
-            _EXECUTORS[key] = executor_from_settings(kind, ops.workers, ops.dask_address)
+            _EXECUTORS[key] = executor_from_settings(*key)
         return _EXECUTORS[key]
 
 
@@ -37,6 +41,25 @@ def fit_executor(training_rows: int) -> TaskExecutor:
     if training_rows < ops.parallel_min_rows and ops.executor != "dask":
         return InProcessExecutor()
     return configured_executor(ops)
+
+
+def running_executor() -> TaskExecutor:
+    """The configured executor if its workers are up already (this process has used them),
+    else in-process: light work (a report's charts) goes to running workers but never boots
+    a pool of its own."""
+    with _LOCK:
+        executor = _EXECUTORS.get(_key(OperationsConfig.from_env()))
+    if executor is None or not getattr(executor, "running", True):
+        return InProcessExecutor()
+    return executor
+
+
+def prepare_running_workers(modules: Sequence[str]) -> None:
+    """Have running pool workers import ``modules`` now, without waiting (between a session's
+    fits and its report they are idle, while this process replays the weights)."""
+    warm_up = getattr(running_executor(), "warm_up", None)
+    if warm_up is not None:
+        warm_up(modules)
 
 
 @atexit.register

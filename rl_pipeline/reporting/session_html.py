@@ -13,6 +13,7 @@ import pandas as pd
 
 from rl_pipeline.backtest.metrics import extra_metrics
 from rl_pipeline.backtest.trades import EquityCurve
+from rl_pipeline.parallel.executors import InProcessExecutor, TaskExecutor
 from rl_pipeline.reporting import charts
 from rl_pipeline.rl.weight_update import WeightPath
 
@@ -88,11 +89,31 @@ def _utc(ts: int) -> str:
     return pd.Timestamp(ts, unit="s", tz="UTC").strftime("%Y-%m-%d %H:%M UTC")
 
 
-def render_session_report(inputs: ReportInputs) -> str:
-    """The whole page."""
+def _draw_charts(inputs: ReportInputs, executor: TaskExecutor) -> dict[str, bytes]:
+    """The report's charts, drawn as independent tasks on ``executor`` (the costliest first)."""
+    both = {**inputs.ensemble_curves, **inputs.model_curves}
+    calls: dict[str, charts.ChartCall] = {}
+    if inputs.path.active:
+        calls["weights"] = (
+            charts.weights_chart,
+            (
+                inputs.test_start_ts,
+                list(inputs.path.update_times),
+                np.asarray(inputs.path.vectors),
+                list(inputs.path.active),
+            ),
+        )
+    calls["equity"] = (charts.equity_chart, (both, "mark-to-market equity"))
+    calls["drawdown"] = (charts.drawdown_chart, (both, "drawdown from the running peak"))
+    return dict(zip(calls, executor.map(charts.draw, list(calls.values())), strict=True))
+
+
+def render_session_report(inputs: ReportInputs, executor: TaskExecutor | None = None) -> str:
+    """The whole page; its charts are drawn on ``executor`` (default: in this process)."""
     s, report = inputs.summary, inputs.summary.get("ensemble_report") or {}
     verdict = report.get("verdict", {})
     both = {**inputs.ensemble_curves, **inputs.model_curves}
+    images = _draw_charts(inputs, executor or InProcessExecutor())
     headline = verdict.get("adaptive_minus_static", {}).get("answer", "n/a")
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
@@ -105,21 +126,13 @@ def render_session_report(inputs: ReportInputs) -> str:
         f"weights): {_answer(headline)}.</p>",
         "<h2>Equity: the ensemble on adaptive, static and equal weights, and each model</h2>",
         _img(
-            charts.equity_chart(both, "mark-to-market equity"),
+            images["equity"],
             f"equity of: {', '.join(name for name, c in both.items() if len(c.ts))}",
         ),
         "<h2>Drawdown</h2>",
-        _img(charts.drawdown_chart(both, "drawdown from the running peak"), "drawdown"),
+        _img(images["drawdown"], "drawdown"),
         "<h2>Weights over time</h2>",
-        _img(
-            charts.weights_chart(
-                inputs.test_start_ts,
-                inputs.path.update_times,
-                np.asarray(inputs.path.vectors),
-                list(inputs.path.active),
-            ),
-            "weights",
-        )
+        _img(images["weights"], "weights")
         if inputs.path.active
         else '<p class="note">no active model</p>',
         "<h2>Verdict: did learning pay?</h2>",

@@ -26,7 +26,12 @@ from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import build_model, model_specs
 from rl_pipeline.models.walk_forward import run_fits
 from rl_pipeline.operations_config import OperationsConfig
-from rl_pipeline.parallel.session_executor import fit_executor, prestart_for
+from rl_pipeline.parallel.session_executor import (
+    fit_executor,
+    prepare_running_workers,
+    prestart_for,
+    running_executor,
+)
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
 from rl_pipeline.session.checks import weight_vector_problems
@@ -266,7 +271,7 @@ def compute_signals(
     llm: tuple[LLMEndpoint | None, str] = NO_LLM,
 ) -> ModelSignals:
     """Signals of every active model. ``llm`` is the Mistral endpoint, or why there is none."""
-    return model_signals(
+    signals = model_signals(
         conn,
         session_id,
         window,
@@ -275,6 +280,10 @@ def compute_signals(
         artifacts_dir=session_artifacts_dir(session_id),
         report=lambda text: sessions.set_progress(conn, session_id, text),
     )
+    # Workers that ran the fits draw the report's charts: they load the plotting library
+    # while this process replays the weights.
+    prepare_running_workers(["rl_pipeline.reporting.charts"])
+    return signals
 
 
 def model_signals(
@@ -588,7 +597,8 @@ def write_session_report(
             int(ts.min()) if len(ts) else 0,
             int(ts.max()) if len(ts) else 0,
             outcome.trades,
-        )
+        ),
+        running_executor(),
     )
     path = session_report_path(session_id)
     path.parent.mkdir(parents=True, exist_ok=True)

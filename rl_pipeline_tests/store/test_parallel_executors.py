@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sqlite3
 from pathlib import Path
 
@@ -14,7 +15,11 @@ import pytest
 
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.parallel.executors import InProcessExecutor, ProcessPoolTaskExecutor
-from rl_pipeline.parallel.session_executor import close_executors
+from rl_pipeline.parallel.session_executor import (
+    close_executors,
+    configured_executor,
+    running_executor,
+)
 from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.bars import write_bars
 from rl_pipeline.store.connection import open_store
@@ -43,6 +48,30 @@ def test_executors_keep_the_order_of_the_items_and_report_progress() -> None:
     assert [r for r, _ in pooled] == [x * x for x in items]
     assert os.getpid() not in {pid for _, pid in pooled}, "the pool ran them elsewhere"
     assert [d for d, _ in seen] == list(range(1, 8))
+
+
+def test_light_work_goes_to_running_workers_but_never_boots_a_pool(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A report's charts use the pool only when the session's fits have started it."""
+    monkeypatch.setenv("RL_PIPELINE_EXECUTOR", "process_pool")
+    monkeypatch.setenv("RL_PIPELINE_WORKERS", "2")
+    close_executors()
+    try:
+        assert isinstance(running_executor(), InProcessExecutor)
+        pool = configured_executor()
+        assert isinstance(running_executor(), InProcessExecutor), "created, not started"
+        pool.map(square_and_pid, [1, 2])
+        assert running_executor() is pool
+    finally:
+        close_executors()
+    assert isinstance(running_executor(), InProcessExecutor), "closed"
+
+
+def report_images(data: Path) -> list[str]:
+    """The inline PNG charts of the one session report under ``data``."""
+    (report,) = data.rglob("report.html")
+    return re.findall(r'src="data:image/png;base64,([^"]+)"', report.read_text())
 
 
 def stored_numbers(db: Path) -> dict[str, pd.DataFrame]:
@@ -90,7 +119,7 @@ def session_on(
         finally:
             conn.close()
             close_executors()
-    return stored_numbers(data / "db.sqlite")
+    return {**stored_numbers(data / "db.sqlite"), "charts": report_images(data)}
 
 
 @pytest.mark.slow
@@ -129,6 +158,9 @@ def test_in_process_pool_and_dask_give_identical_sessions(
     for name in ("trades", "metrics", "history"):
         pd.testing.assert_frame_equal(pooled[name], inline[name], check_exact=True)
         pd.testing.assert_frame_equal(on_dask[name], inline[name], check_exact=True)
+    # The report's charts, drawn by the workers that ran the fits, are the same pictures.
+    assert len(inline["charts"]) == 3
+    assert pooled["charts"] == inline["charts"] and on_dask["charts"] == inline["charts"]
 
 
 def test_a_session_reports_its_fits_while_they_run(
