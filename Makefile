@@ -21,7 +21,11 @@ $(DAGSTER_HOME)/dagster.yaml: dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
+# The project's bytecode is compiled up front (only changed files are redone): where
+# PYTHONDONTWRITEBYTECODE is set, as in many containers, every process (each Dagster step,
+# each pool worker) would otherwise compile the package again, about 0.4 s of CPU apiece.
 setup: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/python -m compileall -q rl_pipeline
 
 # `dagster job execute` is what users name and it works; Dagster 1.13 prints a supersession
 # warning pointing at `dg launch` (a separate CLI this project does not install), so the
