@@ -75,6 +75,13 @@ def fit_chunk(task: ChunkFit) -> tuple[bytes, np.ndarray, float]:
     return task.model_class.serialize_estimator(estimator), up, accuracy
 
 
+def feature_matrix(features: pd.DataFrame) -> np.ndarray:
+    """The features every walk-forward model reads, as one float64 matrix (a row per row of
+    ``features``). A session builds it once for all its models: one copy in memory, one file
+    shipped to the workers."""
+    return features[feature_columns(features)].to_numpy(np.float64)
+
+
 def run_fits(executor: Any, fits: list[ChunkFit], progress: Any = None) -> list[Any]:
     """``fit_chunk`` of every fit on ``executor``, the longest first (so the short ones fill
     the gaps at the end of the batch); results in the order of ``fits``."""
@@ -147,10 +154,13 @@ class WalkForwardClassifier(TradingModel):
         executor = self.context.executor or InProcessExecutor()
         return self.complete(plan, executor.map(fit_chunk, plan.fits, self.context.progress))
 
-    def plan(self, features: pd.DataFrame, decide: np.ndarray) -> FitPlan:
+    def plan(
+        self, features: pd.DataFrame, decide: np.ndarray, x: np.ndarray | None = None
+    ) -> FitPlan:
         """The fits this model needs for the decided bars, without running them. Fits depend
         on bars only, never on weights or on each other, so a session runs the fits of all its
-        models side by side (``complete`` then turns their results into signals)."""
+        models side by side (``complete`` then turns their results into signals). ``x``:
+        :func:`feature_matrix` of ``features``, when the caller has built it already."""
         p = self.params
         plan = FitPlan(len(features), [], [])
         self.trained = []
@@ -158,8 +168,7 @@ class WalkForwardClassifier(TradingModel):
         self.shortfall = None
         if not decide.any():
             return plan
-        columns = feature_columns(features)
-        x = features[columns].to_numpy(np.float64)
+        x = feature_matrix(features) if x is None else x
         finite = np.isfinite(x).all(axis=1)
         ts = features["ts"].to_numpy(np.int64)
         label, label_end = forward_labels(features, p.horizon_bars)

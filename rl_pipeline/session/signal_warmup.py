@@ -16,7 +16,7 @@ from collections.abc import Callable
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.features.technical import build_features
 from rl_pipeline.models.base import ModelContext
-from rl_pipeline.models.walk_forward import run_fits
+from rl_pipeline.models.walk_forward import feature_matrix, run_fits
 from rl_pipeline.parallel.session_executor import fit_executor
 from rl_pipeline.session.signal_cache import SignalCache
 from rl_pipeline.session.stages import build_models, read_market_window
@@ -46,13 +46,15 @@ def warm_signal_cache(
         context = ModelContext(session_id=handle.session_id, artifacts_dir=None)
         models, _ = build_models(conn, window.session.config, context)
         cache = SignalCache(conn, computed_by, window.bars, window.test_start_ts, end)
+        x = None  # the window's feature matrix, built once for all its models
         for model in models.values():
             if model.signal_cache_scope != "pooled" or not hasattr(model, "plan"):
                 continue
             if cache.lookup_pooled(model, features, decide) is not None:
                 cached += 1
                 continue
-            plans.append((cache, model, model.plan(features, decide), features, decide))
+            x = feature_matrix(features) if x is None else x
+            plans.append((cache, model, model.plan(features, decide, x), features, decide))
     fits = [task for _, _, plan, _, _ in plans for task in plan.fits]
     executor = fit_executor(sum(len(t.y_train) for t in fits))
     started = time.perf_counter()

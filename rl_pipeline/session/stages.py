@@ -24,7 +24,7 @@ from rl_pipeline.features.technical import build_features
 from rl_pipeline.market.intervals import HOURLY_24_7, resolve_config, session_profile
 from rl_pipeline.models.base import LLMEndpoint, ModelContext, Signals
 from rl_pipeline.models.registry import build_model, model_specs
-from rl_pipeline.models.walk_forward import run_fits
+from rl_pipeline.models.walk_forward import feature_matrix, run_fits
 from rl_pipeline.operations_config import OperationsConfig
 from rl_pipeline.parallel.session_executor import (
     fit_executor,
@@ -413,6 +413,7 @@ def _predict_all(
     worker round trip, run them in this process."""
     out: dict[str, Signals] = {}
     plans = {}
+    x = None
     for model_id, model in models.items():
         if cache is not None and model.signal_cache_scope == "pooled":
             found = cache.lookup_pooled(model, features, decide)
@@ -420,7 +421,9 @@ def _predict_all(
                 out[model_id] = found
                 continue
         if _plans(model):
-            plans[model_id] = model.plan(features, decide)
+            if x is None:
+                x = feature_matrix(features)  # one matrix for every model's fits
+            plans[model_id] = model.plan(features, decide, x)
     fits = [task for plan in plans.values() for task in plan.fits]
     executor = fit_executor(sum(len(t.y_train) for t in fits))
     started = time.perf_counter()

@@ -188,3 +188,24 @@ def test_a_session_reports_its_fits_while_they_run(
     assert all("ETA" in text for text in seen)
     row = sessions.get_session(small_store, summary.session_id)
     assert row["progress"] is None, "the later stages cleared it"
+
+
+def test_every_model_of_a_session_fits_on_one_feature_matrix(
+    small_store: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LavaAI and LGBMAI read the same features: one matrix in memory, shipped once."""
+    from rl_pipeline.session import stages
+
+    monkeypatch.setenv("RL_PIPELINE_SIGNAL_CACHE", "0")
+    batches: list[list] = []
+    real_run_fits = stages.run_fits
+
+    def observed(executor, fits, progress=None):  # the real fits, their tasks remembered
+        batches.append(list(fits))
+        return real_run_fits(executor, fits, progress)
+
+    monkeypatch.setattr(stages, "run_fits", observed)
+    run_session(small_store, CONFIG)
+    (fits,) = batches
+    assert {f.model_class.__name__ for f in fits} == {"LavaAI", "LGBMAI"}
+    assert len({id(f.x) for f in fits}) == 1
