@@ -3,9 +3,10 @@
 1. A 64-symbol x 30-day session with its walk-forward fits in this process, on the local process
    pool (2 workers) and on a 2-worker Dask LocalCluster: wall time, speed-up, peak memory (the
    session's process, and the pool's workers). "wall" is the first session of a fresh process,
-   whose workers boot while it runs; "warm" a second session in the same process, whose workers
-   are running already (as for every session of a campaign or a sweep after the first). Both
-   fit their own models (the signal cache is off).
+   whose workers boot while it runs; "warm" the median of the next three sessions in the same
+   process, whose workers are running already (as for every session of a campaign or a sweep
+   after the first, or in the API server). All fit their own models (the signal cache is off).
+   In-process and pool runs take turns (two of each), and the figures are medians.
 2. A 12-session x 30-day campaign on the shipped data: sequential (each session fits its own
    models in its turn, no signal cache) versus parallel (every window's fits in one batch on the
    process pool first, then the weights in order).
@@ -20,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,6 +33,8 @@ SYMBOLS = 64
 TEST_DAYS = 30
 HISTORY_DAYS = 130  # the 90-day training window before the test period, and warm-up
 CAMPAIGN_SESSIONS = 12
+WARM_SESSIONS = 3  # "warm" is their median: one session's wall varies by some 10 % here
+ROUNDS = 2  # in-process and pool runs, taken in turns
 
 SESSION = """
 import json, os, resource, time
@@ -40,7 +44,8 @@ from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
 conn = open_store(os.environ["RL_PIPELINE_DB"])
 walls = []
-for publish in (True, False):  # the second session finds the executor's workers running
+# The first session boots the workers; the next ones find them running.
+for publish in (True,) + (False,) * WARM_SESSIONS:
     start = time.perf_counter()
     summary = run_session(conn, SessionConfig(test_period_days=TEST_DAYS), publish=publish)
     walls.append(time.perf_counter() - start)
@@ -52,9 +57,9 @@ for publish in (True, False):  # the second session finds the executor's workers
 close_executors()
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"wall_s": walls[0], "warm_wall_s": walls[1], "peak_rss_mb": own,
+print(json.dumps({"first_walls": walls[:1], "warm_walls": walls[1:], "peak_rss_mb": own,
                   "peak_worker_rss_mb": workers, "trades": trades[0], "pnl": trades[1]}))
-""".replace("TEST_DAYS", str(TEST_DAYS))
+""".replace("TEST_DAYS", str(TEST_DAYS)).replace("WARM_SESSIONS", str(WARM_SESSIONS))
 
 CAMPAIGN = """
 import json, os, resource, time
@@ -90,6 +95,24 @@ def run_variant(code: str, base: Path, folder: Path, name: str, env: dict[str, s
         [sys.executable, "-c", code], env=environment, capture_output=True, text=True, check=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def merged(runs: list[dict]) -> dict:
+    """One variant's figures over its runs: the median first session (workers booting) and
+    the median warm session; the largest peak memory."""
+    first = [w for r in runs for w in r["first_walls"]]
+    warm = [w for r in runs for w in r["warm_walls"]]
+    return {
+        "wall_s": statistics.median(first),
+        "warm_wall_s": statistics.median(warm),
+        "first_walls": first,
+        "warm_walls": warm,
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "peak_worker_rss_mb": max(r["peak_worker_rss_mb"] for r in runs),
+        "trades": runs[0]["trades"],
+        "pnl": runs[0]["pnl"],
+        "same_trades_every_run": len({(r["trades"], round(r["pnl"], 6)) for r in runs}) == 1,
+    }
 
 
 def build_stores(folder: Path) -> tuple[Path, Path]:
@@ -129,7 +152,9 @@ def table(title: str, results: dict[str, dict], baseline: str) -> None:
             f"{name:<22} {r['wall_s']:>8.2f} {r['speed_up']:>8.2f}x{warm} "
             f"{r['peak_rss_mb']:>8.0f} {r['peak_worker_rss_mb']:>11.0f} {r['trades']:>7}"
         )
-    same = len({(r["trades"], round(r["pnl"], 6)) for r in results.values()}) == 1
+    same = len({(r["trades"], round(r["pnl"], 6)) for r in results.values()}) == 1 and all(
+        r.get("same_trades_every_run", True) for r in results.values()
+    )
     print(f"identical trades and P&L in every variant: {same}")
 
 
@@ -146,12 +171,22 @@ def main() -> None:
         t = time.perf_counter()
         wide, shipped = build_stores(folder)
         print(f"stores built in {time.perf_counter() - t:.1f} s")
-        session["in_process"] = run_variant(
-            SESSION, wide, folder, "s-inline", {"RL_PIPELINE_EXECUTOR": "in_process", **uncached}
-        )
-        session["process_pool (2)"] = run_variant(
-            SESSION, wide, folder, "s-pool", {**pool, **uncached}
-        )
+        # In turns, so a drift in this machine's speed does not favour either variant.
+        rounds: dict[str, list[dict]] = {"in_process": [], "process_pool (2)": []}
+        for turn in range(ROUNDS):
+            rounds["in_process"].append(
+                run_variant(
+                    SESSION,
+                    wide,
+                    folder,
+                    f"s-inline-{turn}",
+                    {"RL_PIPELINE_EXECUTOR": "in_process", **uncached},
+                )  # fmt: skip
+            )
+            rounds["process_pool (2)"].append(
+                run_variant(SESSION, wide, folder, f"s-pool-{turn}", {**pool, **uncached})
+            )
+        session.update({name: merged(runs) for name, runs in rounds.items()})
         with LocalCluster(
             n_workers=2,
             threads_per_worker=1,
@@ -159,12 +194,16 @@ def main() -> None:
             dashboard_address=None,
             host="127.0.0.1",
         ) as cluster:
-            session["dask LocalCluster (2)"] = run_variant(
-                SESSION,
-                wide,
-                folder,
-                "s-dask",
-                {"RL_PIPELINE_DASK_ADDRESS": cluster.scheduler_address, **uncached},
+            session["dask LocalCluster (2)"] = merged(
+                [
+                    run_variant(
+                        SESSION,
+                        wide,
+                        folder,
+                        "s-dask",
+                        {"RL_PIPELINE_DASK_ADDRESS": cluster.scheduler_address, **uncached},
+                    )  # fmt: skip
+                ]
             )
         campaign["sequential"] = run_variant(
             CAMPAIGN,
