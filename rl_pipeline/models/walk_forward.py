@@ -67,11 +67,9 @@ def fit_chunk(task: ChunkFit) -> tuple[bytes, np.ndarray, float]:
     """Fit the chunk's estimator; return its artifact bytes, P(up) of the chunk's rows and the
     training accuracy."""
     x = task.x
-    x_train = x[task.train_rows]
     estimator = task.model_class.estimator_for(task.params)
-    estimator.fit(x_train, task.y_train)
+    accuracy = task.model_class.fit_estimator(estimator, x[task.train_rows], task.y_train)
     up = estimator.predict_proba(x[task.decided_rows])[:, 1]
-    accuracy = float((estimator.predict(x_train) == task.y_train).mean())
     return task.model_class.serialize_estimator(estimator), up, accuracy
 
 
@@ -131,6 +129,12 @@ class WalkForwardClassifier(TradingModel):
     @abstractmethod
     def estimator_for(cls, params: Any) -> Any:
         """A fresh, unfitted estimator for these parameters."""
+
+    @classmethod
+    def fit_estimator(cls, estimator: Any, x_train: np.ndarray, y_train: np.ndarray) -> float:
+        """Fit ``estimator``; return its accuracy on the rows it was fitted on."""
+        estimator.fit(x_train, y_train)
+        return float((estimator.predict(x_train) == y_train).mean())
 
     def make_estimator(self) -> Any:
         return self.estimator_for(self.params)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import sqlite3
 from pathlib import Path
@@ -18,7 +19,7 @@ from rl_pipeline.features.technical import build_features
 from rl_pipeline.models.base import ModelContext
 from rl_pipeline.models.lava_ai import LavaAI
 from rl_pipeline.models.lgbm_ai import LGBMAI
-from rl_pipeline.models.walk_forward import forward_labels
+from rl_pipeline.models.walk_forward import fit_chunk, forward_labels
 from rl_pipeline.session import stages as stages
 from rl_pipeline.store.model_versions import list_versions
 
@@ -97,6 +98,25 @@ def test_artifacts_are_saved_with_their_sha256_and_load_back(cls, params, featur
     else:
         booster = lgb.Booster(model_file=last)
         assert booster.num_trees() > 0
+
+
+@pytest.mark.parametrize(("cls", "params"), MODELS)
+def test_recorded_training_accuracy_is_the_saved_models_accuracy_on_its_training_rows(
+    cls, params, features
+):
+    # LGBMAI reads it from LightGBM's own training scores instead of predicting again: it must
+    # be exactly what the saved model predicts for the rows it was fitted on.
+    plan = cls(params).plan(features, decided(features))
+    assert len(plan.fits) >= 3
+    for task in plan.fits:
+        artifact, _, accuracy = fit_chunk(task)
+        x_train = task.x[task.train_rows]
+        if cls is LavaAI:
+            predicted = joblib.load(io.BytesIO(artifact)).predict(x_train)
+        else:
+            predicted = (lgb.Booster(model_str=artifact.decode()).predict(x_train) > 0.5) * 1
+        assert accuracy == np.mean(predicted == task.y_train)
+        assert 0.5 < accuracy < 1.0  # a real fit of noisy labels: neither chance nor a copy
 
 
 def test_a_session_records_every_trained_model_as_a_version(small_store: sqlite3.Connection):
