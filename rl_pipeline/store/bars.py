@@ -252,23 +252,37 @@ def read_bars(
     """Bars of ``symbols`` with ``since_ts <= ts`` (and ``ts <= until_ts`` when given), sorted
     by symbol then time."""
     marks = ",".join("?" * len(symbols))
-    until = 2**62 if until_ts is None else until_ts
+    where = f"symbol IN ({marks}) AND ts >= ? AND ts <= ?"
+    params = [*symbols, since_ts, 2**62 if until_ts is None else until_ts]
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: a Row object per bar costs more than the read
-    cursor.execute(
-        f"SELECT symbol, ts, open, high, low, close, volume FROM market_bars "
-        f"WHERE symbol IN ({marks}) AND ts >= ? AND ts <= ? ORDER BY symbol, ts",
-        [*symbols, since_ts, until],
-    )
-    frame = pd.DataFrame(cursor.fetchall(), columns=list(BAR_COLUMNS))
-    return frame.astype(
-        {
-            "symbol": object,
-            "ts": np.int64,
-            "open": float,
-            "high": float,
-            "low": float,
-            "close": float,
-            "volume": float,
-        }
-    )
+    # The rows come without their symbol (a string object per bar was a third of the read),
+    # as one float matrix; the symbol column is rebuilt from the per-symbol counts, read in
+    # the same transaction so that both see the same bars.
+    own_transaction = not conn.in_transaction
+    if own_transaction:
+        cursor.execute("BEGIN")
+    try:
+        counts = cursor.execute(
+            f"SELECT symbol, COUNT(*) FROM market_bars WHERE {where} GROUP BY symbol "
+            "ORDER BY symbol",
+            params,
+        ).fetchall()
+        rows = cursor.execute(
+            f"SELECT ts, open, high, low, close, volume FROM market_bars WHERE {where} "
+            "ORDER BY symbol, ts",
+            params,
+        ).fetchall()
+    finally:
+        if own_transaction:
+            cursor.execute("COMMIT")
+    values = np.array(rows, dtype=np.float64).reshape(-1, 6)  # ts is exact below 2**53
+    names = np.array([symbol for symbol, _ in counts], dtype=object)
+    columns = {
+        # object, as before: pandas would make an array of str its string dtype
+        "symbol": pd.Series(np.repeat(names, [n for _, n in counts]), dtype=object),
+        "ts": values[:, 0].astype(np.int64),
+    }
+    for i, name in enumerate(VALUE_COLUMNS, start=1):
+        columns[name] = values[:, i].copy()  # each column its own contiguous array
+    return pd.DataFrame(columns, columns=list(BAR_COLUMNS))

@@ -12,6 +12,7 @@ from rl_pipeline.market.synthetic import generate_default_bars
 from rl_pipeline.market.validation import BarValidationError
 from rl_pipeline.market_data.importer import import_bar_file
 from rl_pipeline.store.bars import count_bars, read_bars
+from rl_pipeline.store.connection import transaction
 
 HEADER = "symbol,timestamp,open,high,low,close,volume\n"
 GOOD_ROWS = [
@@ -33,6 +34,34 @@ def test_good_csv_is_stored(conn: sqlite3.Connection, tmp_path: Path) -> None:
     bars = read_bars(conn, ["AAA", "BBB"], 0)
     assert list(bars["ts"]) == [1735689600, 1735693200, 1735689600 - 7200]
     assert bars.loc[bars["symbol"] == "AAA", "close"].tolist() == [10.5, 10.8]
+
+
+def test_read_bars_gives_every_bar_its_symbol_in_or_out_of_a_transaction(
+    conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    # Symbols of different lengths, one outside the window: the symbol column is rebuilt from
+    # per-symbol counts, so a misaligned count would hand bars to the wrong symbol.
+    rows = [
+        f"S{n},2025-01-0{d}T0{h}:00:00Z,{n + h},{n + h + 1},{n},{n + h},{h}"
+        for n, d, h in [(1, 1, 0), (1, 1, 1), (22, 1, 0), (22, 2, 3), (22, 3, 4), (333, 2, 0)]
+    ]
+    import_bar_file(conn, write_csv(tmp_path, [*rows, "OLD,2020-01-01T00:00:00Z,1,1,1,1,1"]))
+    since = 1735689600 + 3600  # 2025-01-01 01:00: S1's first bar and S22's first are out
+    expected = conn.execute(
+        "SELECT symbol, ts, open, high, low, close, volume FROM market_bars WHERE ts >= ? "
+        "ORDER BY symbol, ts",
+        (since,),
+    ).fetchall()
+    symbols = ["S333", "S1", "S22", "OLD"]
+    outside = read_bars(conn, symbols, since)
+    with transaction(conn):
+        inside = read_bars(conn, symbols, since)
+    for frame in (outside, inside):
+        assert [tuple(r) for r in frame.itertuples(index=False)] == [tuple(r) for r in expected]
+        assert frame["symbol"].dtype == object and frame["ts"].dtype == "int64"
+    assert not conn.in_transaction
+    empty = read_bars(conn, ["NONE"], 0)
+    assert list(empty.columns) == list(outside.columns) and empty.empty
 
 
 @pytest.mark.parametrize(
