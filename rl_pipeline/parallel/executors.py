@@ -90,6 +90,7 @@ class ProcessPoolTaskExecutor:
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
         self._pool: Any = None
+        self.ready = False  # the workers have run a batch: booted, their imports done
 
     def _ensure(self) -> Any:
         if self._pool is None:
@@ -106,7 +107,9 @@ class ProcessPoolTaskExecutor:
         pool = self._ensure()
         with in_shared_memory(items) as shipped:
             futures = [pool.submit(_run_resolved, fn, item) for item in shipped]
-            return _collect(futures, progress)
+            results = _collect(futures, progress)
+        self.ready = True
+        return results
 
     @property
     def running(self) -> bool:
@@ -124,6 +127,7 @@ class ProcessPoolTaskExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, kill_workers=True)
             self._pool = None
+            self.ready = False
 
 
 class DaskExecutor:

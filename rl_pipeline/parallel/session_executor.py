@@ -54,6 +54,14 @@ def running_executor() -> TaskExecutor:
     return executor
 
 
+def ready_executor() -> TaskExecutor | None:
+    """The configured process pool if its workers have run a batch already (booted, imports
+    done), else None: idle workers that can take light work at once."""
+    with _LOCK:
+        executor = _EXECUTORS.get(_key(OperationsConfig.from_env()))
+    return executor if getattr(executor, "ready", False) else None
+
+
 def prepare_running_workers(modules: Sequence[str]) -> None:
     """Have running pool workers import ``modules`` now, without waiting (between a session's
     fits and its report they are idle, while this process replays the weights)."""

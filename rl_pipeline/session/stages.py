@@ -34,6 +34,7 @@ from rl_pipeline.parallel.session_executor import (
 )
 from rl_pipeline.reporting.session_html import ReportInputs, render_session_report
 from rl_pipeline.rl.weight_update import WeightRule, session_start_weights
+from rl_pipeline.session.bar_reading import read_window_bars
 from rl_pipeline.session.checks import weight_vector_problems
 from rl_pipeline.session.lifecycle import (
     complete_session,
@@ -55,7 +56,7 @@ from rl_pipeline.session.types import (
     WeightOutcome,
 )
 from rl_pipeline.store import ai_models, results, sessions
-from rl_pipeline.store.bars import bar_ranges, read_bars, series_profiles
+from rl_pipeline.store.bars import bar_ranges, series_profiles
 from rl_pipeline.store.llm_cache import SqliteAnswerCache
 from rl_pipeline.store.model_versions import NewVersion
 from rl_pipeline.timestamps import epoch_iso_z, format_time, readable_id
@@ -201,9 +202,10 @@ def read_market_window(
     profile = session_profile(profiles) if profiles else HOURLY_24_7
     effective = resolve_config(config, profile)
     since = test_start - (effective.backtest.history_days or 0) * SECONDS_PER_DAY
+    expected_bars = len(symbols) * (end - since) // max(profile.interval_seconds, 1)
     if on_size is not None:  # about how many bars are read, before reading them
-        on_size(len(symbols) * (end - since) // max(profile.interval_seconds, 1))
-    bars = read_bars(conn, symbols, since, end)
+        on_size(expected_bars)
+    bars = read_window_bars(conn, symbols, since, end, expected_bars)
     bars["in_test"] = bars["ts"].to_numpy() >= test_start
     notes = {
         **handle.notes,

@@ -6,6 +6,7 @@ import itertools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -286,3 +287,19 @@ def read_bars(
     for i, name in enumerate(VALUE_COLUMNS, start=1):
         columns[name] = values[:, i].copy()  # each column its own contiguous array
     return pd.DataFrame(columns, columns=list(BAR_COLUMNS))
+
+
+def data_version(conn: sqlite3.Connection) -> int:
+    """SQLite's ``data_version`` of ``conn``: it changes when another connection commits."""
+    return int(conn.execute("PRAGMA data_version").fetchone()[0])
+
+
+def read_bars_from_file(request: tuple[str, list[str], int, int | None]) -> pd.DataFrame:
+    """:func:`read_bars` of ``(store file, symbols, since_ts, until_ts)`` through a read-only
+    connection of its own: a task a pool worker runs."""
+    path, symbols, since_ts, until_ts = request
+    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None)
+    try:
+        return read_bars(conn, symbols, since_ts, until_ts)
+    finally:
+        conn.close()

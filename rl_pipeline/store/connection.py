@@ -94,14 +94,14 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("BEGIN IMMEDIATE")
     except sqlite3.OperationalError as exc:
         if _read_only(conn, exc):
-            raise ReadOnlyStoreError(_main_file(conn)) from exc
+            raise ReadOnlyStoreError(database_file(conn)) from exc
         raise
     try:
         yield conn
     except BaseException as exc:
         conn.execute("ROLLBACK")
         if isinstance(exc, sqlite3.OperationalError) and _read_only(conn, exc):
-            raise ReadOnlyStoreError(_main_file(conn)) from exc
+            raise ReadOnlyStoreError(database_file(conn)) from exc
         raise
     conn.execute("COMMIT")
 
@@ -112,7 +112,8 @@ def _read_only(conn: sqlite3.Connection, exc: sqlite3.OperationalError) -> bool:
     )
 
 
-def _main_file(conn: sqlite3.Connection) -> str:
+def database_file(conn: sqlite3.Connection) -> str:
+    """The path of the file ``conn`` reads and writes."""
     return conn.execute("PRAGMA database_list").fetchone()[2]
 
 
