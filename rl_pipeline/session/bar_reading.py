@@ -39,6 +39,8 @@ def read_window_bars(
     ):
         return read_bars(conn, symbols, since_ts, until_ts)
     path = database_file(conn)
+    if not path:  # an in-memory store: no file the workers could open
+        return read_bars(conn, symbols, since_ts, until_ts)
     # Contiguous runs of the sorted symbols: joined in order they are sorted like one read.
     shares = np.array_split(np.array(sorted(symbols), dtype=object), executor.workers)
     requests = [(path, list(share), since_ts, until_ts) for share in shares if len(share)]

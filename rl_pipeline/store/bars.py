@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from rl_pipeline.market.intervals import BarProfile, detect_profile
-from rl_pipeline.store.connection import transaction
+from rl_pipeline.store.connection import BUSY_TIMEOUT_MS, transaction
 
 BAR_COLUMNS = ("symbol", "ts", "open", "high", "low", "close", "volume")
 VALUE_COLUMNS = BAR_COLUMNS[2:]
@@ -298,7 +298,12 @@ def read_bars_from_file(request: tuple[str, list[str], int, int | None]) -> pd.D
     """:func:`read_bars` of ``(store file, symbols, since_ts, until_ts)`` through a read-only
     connection of its own: a task a pool worker runs."""
     path, symbols, since_ts, until_ts = request
-    conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, isolation_level=None)
+    conn = sqlite3.connect(
+        f"file:{quote(path)}?mode=ro",
+        uri=True,
+        timeout=BUSY_TIMEOUT_MS / 1000,
+        isolation_level=None,
+    )
     try:
         return read_bars(conn, symbols, since_ts, until_ts)
     finally:

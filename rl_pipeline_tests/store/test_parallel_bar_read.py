@@ -83,6 +83,14 @@ def test_ready_workers_read_the_bars_into_the_frame_one_read_gives(store, pool) 
         raise RuntimeError("roll back")
     pd.testing.assert_frame_equal(read_bars(conn, list(SYMBOLS), since, until), one_read)
 
+    # An in-memory store has no file a worker could open: it is read here.
+    memory = open_store(":memory:")
+    write_bars(memory, generate_default_bars(SYMBOLS, days=6), source="test")
+    pd.testing.assert_frame_equal(
+        read_window_bars(memory, list(SYMBOLS), since, until, 10**9), one_read
+    )
+    memory.close()
+
 
 def test_a_commit_by_another_connection_during_the_read_makes_it_read_again(store) -> None:
     conn, db = store
