@@ -38,17 +38,34 @@ ROUNDS = 2  # in-process and pool runs, taken in turns
 
 SESSION = """
 import json, os, resource, time
+import psutil
 from rl_pipeline.config import SessionConfig
 from rl_pipeline.parallel.session_executor import close_executors
 from rl_pipeline.session.stages import run_session
 from rl_pipeline.store.connection import open_store
+
+def process_tree_cpu():
+    # This process, its live workers, and the children it has already reaped.
+    total = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seconds = total.ru_utime + total.ru_stime
+    me = psutil.Process()
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        seconds += times.user + times.system
+    return seconds
+
 conn = open_store(os.environ["RL_PIPELINE_DB"])
-walls = []
+walls, cpus = [], []
 # The first session boots the workers; the next ones find them running.
 for publish in (True,) + (False,) * WARM_SESSIONS:
+    cpu = process_tree_cpu()
     start = time.perf_counter()
     summary = run_session(conn, SessionConfig(test_period_days=TEST_DAYS), publish=publish)
     walls.append(time.perf_counter() - start)
+    cpus.append(process_tree_cpu() - cpu)
     if publish:
         trades = conn.execute(
             "SELECT COUNT(*), SUM(pnl) FROM trade_results WHERE session_id = ?",
@@ -57,8 +74,9 @@ for publish in (True,) + (False,) * WARM_SESSIONS:
 close_executors()
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"first_walls": walls[:1], "warm_walls": walls[1:], "peak_rss_mb": own,
-                  "peak_worker_rss_mb": workers, "trades": trades[0], "pnl": trades[1]}))
+print(json.dumps({"first_walls": walls[:1], "warm_walls": walls[1:], "first_cpus": cpus[:1],
+                  "warm_cpus": cpus[1:], "peak_rss_mb": own, "peak_worker_rss_mb": workers,
+                  "trades": trades[0], "pnl": trades[1]}))
 """.replace("TEST_DAYS", str(TEST_DAYS)).replace("WARM_SESSIONS", str(WARM_SESSIONS))
 
 CAMPAIGN = """
@@ -105,6 +123,8 @@ def merged(runs: list[dict]) -> dict:
     return {
         "wall_s": statistics.median(first),
         "warm_wall_s": statistics.median(warm),
+        "cpu_s": statistics.median(c for r in runs for c in r["first_cpus"]),
+        "warm_cpu_s": statistics.median(c for r in runs for c in r["warm_cpus"]),
         "first_walls": first,
         "warm_walls": warm,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
@@ -156,6 +176,23 @@ def table(title: str, results: dict[str, dict], baseline: str) -> None:
         r.get("same_trades_every_run", True) for r in results.values()
     )
     print(f"identical trades and P&L in every variant: {same}")
+
+
+def cpu_table(results: dict[str, dict], baseline: str, pooled: str, cores: int) -> None:
+    """The CPU a session spends (its process and its workers) and the wall it could not beat
+    on ``cores`` cores even if every core were busy all the time: the bound on the speed-up."""
+    print(f"\nCPU per session (the session's process and its workers; {cores} cores)")
+    print(f"{'variant':<22} {'session':<8} {'cpu s':>7} {'cpu / cores s':>14} {'best x':>7}")
+    for when, wall_key, cpu_key in (
+        ("first", "wall_s", "cpu_s"),
+        ("warm", "warm_wall_s", "warm_cpu_s"),
+    ):
+        base = results[baseline][wall_key]
+        for name in (baseline, pooled):
+            cpu = results[name][cpu_key]
+            floor = cpu / (cores if name == pooled else 1)
+            results[name][f"{when}_best_speed_up"] = base / floor
+            print(f"{name:<22} {when:<8} {cpu:>7.2f} {floor:>14.2f} {base / floor:>6.2f}x")
 
 
 def main() -> None:
@@ -214,6 +251,7 @@ def main() -> None:
         )
         campaign["parallel (pool of 2)"] = run_variant(CAMPAIGN, shipped, folder, "c-par", pool)
     table(f"{SYMBOLS}-symbol x {TEST_DAYS}-day session", session, "in_process")
+    cpu_table(session, "in_process", "process_pool (2)", cores=2)
     table(
         f"{CAMPAIGN_SESSIONS}-session x {TEST_DAYS}-day campaign on the shipped data",
         campaign,
