@@ -1,0 +1,106 @@
+"""Workers that outlive a session's process: a Dask scheduler and two workers started with the
+``dask scheduler`` and ``dask worker`` commands the README gives, and two session runs through
+``dagster job execute`` (each in a process of its own) whose fits the same worker processes run."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from distributed import Client
+
+from rl_pipeline_tests.conftest import PROJECT_ROOT
+from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
+
+DASK = Path(sys.executable).parent / "dask"
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[str]:
+    """A scheduler on 127.0.0.1 (a free port, named in its scheduler file) and two
+    single-threaded worker processes; the address of the scheduler."""
+    scheduler_file = tmp_path / "scheduler.json"
+    log = (tmp_path / "dask.log").open("w")
+    local = ["--host", "127.0.0.1", "--no-dashboard"]
+    scheduler = subprocess.Popen(
+        [DASK, "scheduler", *local, "--port", "0", "--scheduler-file", scheduler_file],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    workers = None
+    try:
+        deadline = time.monotonic() + 60
+        while not scheduler_file.exists() or not scheduler_file.read_text():
+            assert scheduler.poll() is None and time.monotonic() < deadline, "no scheduler"
+            time.sleep(0.2)
+        workers = subprocess.Popen(
+            [DASK, "worker", "--scheduler-file", scheduler_file, *local]
+            + ["--nworkers", "2", "--nthreads", "1"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        address = json.loads(scheduler_file.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        if workers is not None:
+            _stop(workers)
+        _stop(scheduler)
+        log.close()
+
+
+def _worker_pids_and_fits(address: str) -> dict[int, int]:
+    """Each worker process's pid and how many tasks it has run."""
+    with Client(address, timeout="30s") as client:
+        done = client.run(lambda dask_worker: (os.getpid(), dask_worker.state.executed_count))
+    return dict(done.values())
+
+
+def test_sessions_in_fresh_processes_fit_on_the_same_running_workers(
+    small_store: sqlite3.Connection,
+    dask_cluster: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
+    monkeypatch.setenv("RL_PIPELINE_DASK_ADDRESS", dask_cluster)
+    monkeypatch.setenv("RL_PIPELINE_PARALLEL_MIN_ROWS", "0")  # these small fits go to Dask
+    monkeypatch.setenv("RL_PIPELINE_SIGNAL_CACHE", "0")  # the second session fits again
+    config = str(PROJECT_ROOT / "run_config" / "default_session.yaml")
+    before = _worker_pids_and_fits(dask_cluster)
+    assert len(before) == 2
+
+    counts = []
+    for _ in range(2):
+        done, sid = execute_job("reinforcement_session_job", "-c", config)
+        assert done.returncode == 0, done.stderr[-3000:]
+        status = small_store.execute(
+            "SELECT status FROM reinforcement_sessions WHERE session_id = ?", (sid,)
+        ).fetchone()["status"]
+        assert status == "completed"
+        trades = small_store.execute(
+            "SELECT COUNT(*) FROM trade_results WHERE session_id = ?", (sid,)
+        ).fetchone()[0]
+        assert trades > 0
+        after = _worker_pids_and_fits(dask_cluster)
+        # The same two processes, booted once, ran this session's fits too.
+        assert after.keys() == before.keys()
+        counts.append(sum(after.values()))
+    assert sum(before.values()) < counts[0] < counts[1]
