@@ -1,6 +1,7 @@
 """Workers that outlive a session's process: a Dask scheduler and two workers started with the
-``dask scheduler`` and ``dask worker`` commands the README gives, and two session runs through
-``dagster job execute`` (each in a process of its own) whose fits the same worker processes run."""
+``dask scheduler`` and ``dask worker`` commands the README gives (with ``deploy/dask.yaml``), and
+two session runs through ``dagster job execute`` (each in a process of its own) whose fits the
+same worker processes run."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from distributed import Client
 
 from rl_pipeline_tests.conftest import PROJECT_ROOT
 from rl_pipeline_tests.support.dagster_cli import execute_job, make_dagster_home
 
 DASK = Path(sys.executable).parent / "dask"
+DASK_CONFIG = PROJECT_ROOT / "deploy" / "dask.yaml"
 
 
 def _stop(process: subprocess.Popen) -> None:
@@ -38,10 +41,12 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
     scheduler_file = tmp_path / "scheduler.json"
     log = (tmp_path / "dask.log").open("w")
     local = ["--host", "127.0.0.1", "--no-dashboard"]
+    env = {**os.environ, "DASK_CONFIG": str(DASK_CONFIG)}
     scheduler = subprocess.Popen(
         [DASK, "scheduler", *local, "--port", "0", "--scheduler-file", scheduler_file],
         stdout=log,
         stderr=subprocess.STDOUT,
+        env=env,
     )
     workers = None
     try:
@@ -54,6 +59,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
             + ["--nworkers", "2", "--nthreads", "1"],
             stdout=log,
             stderr=subprocess.STDOUT,
+            env=env,
         )
         address = json.loads(scheduler_file.read_text())["address"]
         with Client(address, timeout="30s") as client:
@@ -71,6 +77,17 @@ def _worker_pids_and_fits(address: str) -> dict[int, int]:
     with Client(address, timeout="30s") as client:
         done = client.run(lambda dask_worker: (os.getpid(), dask_worker.state.executed_count))
     return dict(done.values())
+
+
+def test_the_workers_allocate_as_deploy_dask_yaml_says(dask_cluster: str) -> None:
+    # Dask's own default (MALLOC_TRIM_THRESHOLD_=65536) made every fit fault its arrays in again.
+    wanted = yaml.safe_load(DASK_CONFIG.read_text())["distributed"]["nanny"]["pre-spawn-environ"]
+    names = sorted(wanted)
+    with Client(dask_cluster, timeout="30s") as client:
+        seen = client.run(lambda: {name: os.environ.get(name) for name in names})
+    assert len(seen) == 2
+    for environment in seen.values():
+        assert environment == {name: str(value) for name, value in wanted.items()}
 
 
 def test_sessions_in_fresh_processes_fit_on_the_same_running_workers(
