@@ -144,14 +144,22 @@ def test_in_process_pool_and_dask_give_identical_sessions(
         RL_PIPELINE_EXECUTOR="process_pool",
         RL_PIPELINE_WORKERS="2",
     )
-    with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-        host="127.0.0.1",
-    ) as cluster:  # fmt: skip
-        address = cluster.scheduler_address
-        on_dask = session_on(
-            tmp_path, "dask", small_bars, monkeypatch, RL_PIPELINE_DASK_ADDRESS=address
-        )
+    # Dask's nannies write their workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS,
+    # PYTHONHASHSEED) into the environment of the process that starts them: this one's is put
+    # back, so no later test or process it starts inherits them.
+    environment = dict(os.environ)
+    try:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster:  # fmt: skip
+            address = cluster.scheduler_address
+            on_dask = session_on(
+                tmp_path, "dask", small_bars, monkeypatch, RL_PIPELINE_DASK_ADDRESS=address
+            )
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
     # Each run's fits went where it said (the progress lines name the executor).
     ran_on = {r.args[3] for r in caplog.records if "walk-forward fits" in r.getMessage()}
     assert ran_on == {"in_process", "process_pool", "dask"}
