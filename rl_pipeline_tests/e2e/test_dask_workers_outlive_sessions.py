@@ -5,6 +5,7 @@ same worker processes run."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
@@ -14,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 import yaml
 from distributed import Client
@@ -34,13 +36,19 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
+@dataclasses.dataclass(frozen=True)
+class DaskCluster:
+    address: str
+    processes: list[subprocess.Popen]
+
+
 @pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[str]:
+def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
     """A scheduler on 127.0.0.1 (a free port, named in its scheduler file) and two
-    single-threaded worker processes; the address of the scheduler."""
+    single-threaded worker processes, started as the README says."""
     scheduler_file = tmp_path / "scheduler.json"
     log = (tmp_path / "dask.log").open("w")
-    local = ["--host", "127.0.0.1", "--no-dashboard"]
+    local = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     env = {**os.environ, "DASK_CONFIG": str(DASK_CONFIG)}
     scheduler = subprocess.Popen(
         [DASK, "scheduler", *local, "--port", "0", "--scheduler-file", scheduler_file],
@@ -64,7 +72,7 @@ def dask_cluster(tmp_path: Path) -> Iterator[str]:
         address = json.loads(scheduler_file.read_text())["address"]
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=60)
-        yield address
+        yield DaskCluster(address, [scheduler, workers])
     finally:
         if workers is not None:
             _stop(workers)
@@ -79,11 +87,25 @@ def _worker_pids_and_fits(address: str) -> dict[int, int]:
     return dict(done.values())
 
 
-def test_the_workers_allocate_as_deploy_dask_yaml_says(dask_cluster: str) -> None:
+def test_the_scheduler_and_workers_listen_on_127_0_0_1_only(dask_cluster: DaskCluster) -> None:
+    listening = [
+        connection.laddr
+        for started in dask_cluster.processes
+        for process in [psutil.Process(started.pid), *psutil.Process(started.pid).children(True)]
+        for connection in process.net_connections(kind="inet")
+        if connection.status == psutil.CONN_LISTEN
+    ]
+    # The scheduler, the two workers and their nannies, each with a port for Dask and one for
+    # HTTP (health, metrics), which --no-dashboard alone left on every interface.
+    assert len(listening) >= 6
+    assert {address.ip for address in listening} == {"127.0.0.1"}, listening
+
+
+def test_the_workers_allocate_as_deploy_dask_yaml_says(dask_cluster: DaskCluster) -> None:
     # Dask's own default (MALLOC_TRIM_THRESHOLD_=65536) made every fit fault its arrays in again.
     wanted = yaml.safe_load(DASK_CONFIG.read_text())["distributed"]["nanny"]["pre-spawn-environ"]
     names = sorted(wanted)
-    with Client(dask_cluster, timeout="30s") as client:
+    with Client(dask_cluster.address, timeout="30s") as client:
         seen = client.run(lambda: {name: os.environ.get(name) for name in names})
     assert len(seen) == 2
     for environment in seen.values():
@@ -92,16 +114,16 @@ def test_the_workers_allocate_as_deploy_dask_yaml_says(dask_cluster: str) -> Non
 
 def test_sessions_in_fresh_processes_fit_on_the_same_running_workers(
     small_store: sqlite3.Connection,
-    dask_cluster: str,
+    dask_cluster: DaskCluster,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("DAGSTER_HOME", str(make_dagster_home(tmp_path / "dagster_home")))
-    monkeypatch.setenv("RL_PIPELINE_DASK_ADDRESS", dask_cluster)
+    monkeypatch.setenv("RL_PIPELINE_DASK_ADDRESS", dask_cluster.address)
     monkeypatch.setenv("RL_PIPELINE_PARALLEL_MIN_ROWS", "0")  # these small fits go to Dask
     monkeypatch.setenv("RL_PIPELINE_SIGNAL_CACHE", "0")  # the second session fits again
     config = str(PROJECT_ROOT / "run_config" / "default_session.yaml")
-    before = _worker_pids_and_fits(dask_cluster)
+    before = _worker_pids_and_fits(dask_cluster.address)
     assert len(before) == 2
 
     counts = []
@@ -116,7 +138,7 @@ def test_sessions_in_fresh_processes_fit_on_the_same_running_workers(
             "SELECT COUNT(*) FROM trade_results WHERE session_id = ?", (sid,)
         ).fetchone()[0]
         assert trades > 0
-        after = _worker_pids_and_fits(dask_cluster)
+        after = _worker_pids_and_fits(dask_cluster.address)
         # The same two processes, booted once, ran this session's fits too.
         assert after.keys() == before.keys()
         counts.append(sum(after.values()))
