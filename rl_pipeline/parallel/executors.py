@@ -21,6 +21,7 @@ from rl_pipeline.parallel.shipping import (
     in_shared_memory,
     join_large,
     resolve_fields,
+    shared_large_arrays,
     split_large,
 )
 
@@ -148,18 +149,21 @@ class DaskExecutor:
     ) -> list[R]:
         from distributed import as_completed
 
-        scattered: dict[int, Any] = {}
+        # The arrays several tasks share (a model's feature matrix) go to the cluster once, all
+        # in one round trip; an array only one task holds travels with it.
+        shared = shared_large_arrays(items)
+        scattered = dict(zip(shared, self._scatter(list(shared.values())), strict=True))
         futures = []
         for item in items:
-            light, arrays = split_large(item, scattered, self._scatter)
+            light, arrays = split_large(item, scattered)
             futures.append(self.client.submit(_run_joined, fn, light, arrays, pure=False))
         for done, _ in enumerate(as_completed(futures), start=1):
             if progress:
                 progress(done, len(futures))
         return self.client.gather(futures)
 
-    def _scatter(self, array: np.ndarray) -> Any:
-        return self.client.scatter(array, broadcast=False, hash=False)
+    def _scatter(self, arrays: list[np.ndarray]) -> list[Any]:
+        return self.client.scatter(arrays, broadcast=True, hash=False) if arrays else []
 
     def close(self) -> None:
         if self._owns_client:

@@ -84,16 +84,27 @@ def in_shared_memory(items: Sequence[Any]) -> Iterator[list[Any]]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def split_large(item: Any, scattered: dict[int, Any], scatter) -> tuple[Any, dict[str, Any]]:
-    """For Dask: ``item`` without its large arrays, and those arrays as scattered futures (each
-    distinct array scattered once, remembered in ``scattered``)."""
-    fields = _large_fields(item)
-    futures = {}
-    for name, array in fields.items():
-        if id(array) not in scattered:
-            scattered[id(array)] = scatter(array)
-        futures[name] = scattered[id(array)]
-    light = dataclasses.replace(item, **dict.fromkeys(fields)) if fields else item
+def shared_large_arrays(items: Sequence[Any]) -> dict[int, np.ndarray]:
+    """The large arrays that more than one of ``items`` holds, by ``id``: the ones worth
+    scattering once (an array only one task holds travels with that task)."""
+    holders: dict[int, int] = {}
+    arrays: dict[int, np.ndarray] = {}
+    for item in items:
+        for array in _large_fields(item).values():
+            holders[id(array)] = holders.get(id(array), 0) + 1
+            arrays[id(array)] = array
+    return {key: arrays[key] for key, count in holders.items() if count > 1}
+
+
+def split_large(item: Any, scattered: dict[int, Any]) -> tuple[Any, dict[str, Any]]:
+    """For Dask: ``item`` without the large arrays ``scattered`` holds (by ``id``), and those
+    arrays' futures by field name; its other arrays stay in it."""
+    futures = {
+        name: scattered[id(array)]
+        for name, array in _large_fields(item).items()
+        if id(array) in scattered
+    }
+    light = dataclasses.replace(item, **dict.fromkeys(futures)) if futures else item
     return light, futures
 
 

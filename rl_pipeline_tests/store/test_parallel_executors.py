@@ -4,17 +4,25 @@ float for float."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
 import sqlite3
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from rl_pipeline.config import SessionConfig
-from rl_pipeline.parallel.executors import InProcessExecutor, ProcessPoolTaskExecutor
+from rl_pipeline.parallel.executors import (
+    DaskExecutor,
+    InProcessExecutor,
+    ProcessPoolTaskExecutor,
+)
 from rl_pipeline.parallel.session_executor import (
     close_executors,
     configured_executor,
@@ -66,6 +74,58 @@ def test_light_work_goes_to_running_workers_but_never_boots_a_pool(
     finally:
         close_executors()
     assert isinstance(running_executor(), InProcessExecutor), "closed"
+
+
+@pytest.fixture
+def dask_cluster() -> Iterator[str]:
+    """A real Dask ``LocalCluster``: two single-threaded worker processes on 127.0.0.1."""
+    from distributed import LocalCluster
+
+    # Dask's nannies write their workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS,
+    # PYTHONHASHSEED) into the environment of the process that starts them: this one's is put
+    # back, so no later test or process it starts inherits them.
+    environment = dict(os.environ)
+    try:
+        with LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+            host="127.0.0.1",
+        ) as cluster:  # fmt: skip
+            yield cluster.scheduler_address
+    finally:
+        os.environ.clear()
+        os.environ.update(environment)
+
+
+@dataclasses.dataclass(frozen=True)
+class RowsTask:
+    x: np.ndarray  # shared by every task
+    rows: np.ndarray  # this task's own
+
+
+def pid_and_row_sum(task: RowsTask) -> tuple[int, float]:
+    time.sleep(0.2)  # long enough that both workers take tasks
+    return os.getpid(), float(task.x[task.rows].sum())
+
+
+@pytest.mark.slow
+def test_dask_workers_hold_the_shared_array_before_their_first_task(dask_cluster: str) -> None:
+    """The array every task shares goes to every worker with the batch, so the scheduler can
+    spread the tasks by load (one worker had run four of five LightGBM fits, the one holding
+    the feature matrix); an array only one task holds travels with that task."""
+    from distributed import Client, get_task_stream
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300_000, 4))  # 9.6 MB
+    tasks = [RowsTask(x, np.arange(k, 300_000, 3, dtype=np.int64)) for k in range(6)]
+    with Client(dask_cluster) as client:
+        executor = DaskExecutor(client=client)
+        with get_task_stream(client) as stream:
+            results = executor.map(pid_and_row_sum, tasks)
+        executor.close()
+    assert [total for _, total in results] == [float(x[t.rows].sum()) for t in tasks]
+    assert len({pid for pid, _ in results}) == 2, "both workers ran tasks"
+    waits = [s for r in stream.data for s in r["startstops"] if s["action"] == "transfer"]
+    assert waits == [], "no task waited for the array to come from another worker"
 
 
 def report_images(data: Path) -> list[str]:
@@ -128,10 +188,9 @@ def test_in_process_pool_and_dask_give_identical_sessions(
     small_bars: pd.DataFrame,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
+    dask_cluster: str,
 ) -> None:
     caplog.set_level(logging.INFO, logger="rl_pipeline")
-    from distributed import LocalCluster
-
     inline = session_on(
         tmp_path, "inline", small_bars, monkeypatch, RL_PIPELINE_EXECUTOR="in_process"
     )
@@ -144,22 +203,9 @@ def test_in_process_pool_and_dask_give_identical_sessions(
         RL_PIPELINE_EXECUTOR="process_pool",
         RL_PIPELINE_WORKERS="2",
     )
-    # Dask's nannies write their workers' settings (MALLOC_TRIM_THRESHOLD_, OMP_NUM_THREADS,
-    # PYTHONHASHSEED) into the environment of the process that starts them: this one's is put
-    # back, so no later test or process it starts inherits them.
-    environment = dict(os.environ)
-    try:
-        with LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-            host="127.0.0.1",
-        ) as cluster:  # fmt: skip
-            address = cluster.scheduler_address
-            on_dask = session_on(
-                tmp_path, "dask", small_bars, monkeypatch, RL_PIPELINE_DASK_ADDRESS=address
-            )
-    finally:
-        os.environ.clear()
-        os.environ.update(environment)
+    on_dask = session_on(
+        tmp_path, "dask", small_bars, monkeypatch, RL_PIPELINE_DASK_ADDRESS=dask_cluster
+    )
     # Each run's fits went where it said (the progress lines name the executor).
     ran_on = {r.args[3] for r in caplog.records if "walk-forward fits" in r.getMessage()}
     assert ran_on == {"in_process", "process_pool", "dask"}
