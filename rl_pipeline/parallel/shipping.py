@@ -2,9 +2,9 @@
 
 Walk-forward fits of one model all read the same feature matrix (each through its own row
 indices). Pickling it into every task would copy it once per fit; instead the process pool puts
-each distinct large array of a batch in shared memory once, and the Dask executor scatters it to
-the workers once; a task carries only a reference. The task sees the very same bytes either way,
-so results do not change."""
+each distinct large array of a batch in shared memory once, and the Dask executor sends each
+array several tasks share to every worker once, before the tasks; a task carries only a
+reference. The task sees the very same bytes either way, so results do not change."""
 
 from __future__ import annotations
 
