@@ -42,12 +42,14 @@ class DaskCluster:
     processes: list[subprocess.Popen]
 
 
-@pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[DaskCluster]:
+@pytest.fixture(scope="module")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskCluster]:
     """A scheduler on 127.0.0.1 (a free port, named in its scheduler file) and two
-    single-threaded worker processes, started as the README says."""
-    scheduler_file = tmp_path / "scheduler.json"
-    log = (tmp_path / "dask.log").open("w")
+    single-threaded worker processes, started as the README says (once for this module's
+    tests: each looks at it without changing it, or counts from what it found)."""
+    folder = tmp_path_factory.mktemp("dask")
+    scheduler_file = folder / "scheduler.json"
+    log = (folder / "dask.log").open("w")
     local = ["--host", "127.0.0.1", "--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     env = {**os.environ, "DASK_CONFIG": str(DASK_CONFIG)}
     scheduler = subprocess.Popen(

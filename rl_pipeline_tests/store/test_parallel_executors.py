@@ -111,7 +111,7 @@ def pid_and_row_sum(task: RowsTask) -> tuple[int, float]:
 def test_dask_workers_hold_the_shared_array_before_their_first_task(dask_cluster: str) -> None:
     """The array every task shares goes to every worker with the batch, so the scheduler can
     spread the tasks by load (one worker had run four of five LightGBM fits, the one holding
-    the feature matrix); an array only one task holds travels with that task."""
+    the feature matrix)."""
     from distributed import Client, get_task_stream
 
     rng = np.random.default_rng(5)
