@@ -37,11 +37,7 @@ class OperationsConfig(BaseModel):
         description="where walk-forward fits run; empty = dask when dask_address is set, "
         "else process_pool",
     )
-    workers: int = Field(
-        0,
-        ge=0,
-        description="tasks at once on the process pool, this process included; 0 = one per core",
-    )
+    workers: int = Field(0, ge=0, description="process pool size; 0 = one per core")
     dask_address: str = Field("", description="a Dask scheduler, e.g. tcp://10.0.0.5:8786")
     parallel_min_rows: int = Field(
         200_000,

@@ -23,7 +23,7 @@ class LavaAI(WalkForwardClassifier):
 
     @classmethod
     def estimator_for(cls, params: LavaAIConfig) -> Any:
-        # Imported here: a session whose fits all run elsewhere (Dask) never loads it.
+        # Imported here: a session whose fits run on workers never loads scikit-learn itself.
         from sklearn.linear_model import LogisticRegression
         from sklearn.pipeline import Pipeline
         from sklearn.preprocessing import StandardScaler

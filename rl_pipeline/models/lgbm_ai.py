@@ -25,7 +25,7 @@ class LGBMAI(WalkForwardClassifier):
 
     @classmethod
     def estimator_for(cls, p: LGBMAIConfig) -> Any:
-        # Imported here: a session whose fits all run elsewhere (Dask) never loads LightGBM.
+        # Imported here: a session whose fits run on workers never loads LightGBM itself.
         import lightgbm as lgb
 
         return lgb.LGBMClassifier(

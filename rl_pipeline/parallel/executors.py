@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import threading
-from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, wait
+from concurrent.futures import Future
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -45,8 +42,7 @@ class TaskExecutor(Protocol):
     """Runs ``fn`` on every item; results in the order of the items."""
 
     name: str
-    workers: int  # tasks at once
-    runs_tasks_here: bool  # this process (the calling thread) runs some of the tasks
+    workers: int
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
@@ -60,7 +56,6 @@ class InProcessExecutor:
 
     name = "in_process"
     workers = 1
-    runs_tasks_here = True
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
@@ -76,92 +71,22 @@ class InProcessExecutor:
         pass
 
 
-def _map_with_caller(
-    pool: Any,
-    pool_workers: int,
-    fn: Callable[[T], R],
-    items: Sequence[T],
-    shipped: Sequence[Any],
-    progress: Progress | None,
-) -> list[R]:
-    """``fn`` on every item, in the items' order, by this thread and ``pool_workers`` pool
-    workers together: each takes the next item when it is free (a worker's next item is
-    submitted as soon as its last one ends). Progress is reported from this thread only. On
-    an error no new item starts, the items the workers hold are waited for (they read the
-    batch's shared memory), and the error is raised."""
-    waiting = deque(range(len(items)))
-    lock = threading.Lock()
-    stopped = threading.Event()
-    ended: queue.SimpleQueue[tuple[int, Future]] = queue.SimpleQueue()
-    submitted: list[Future] = []
-    results: list[Any] = [None] * len(items)
-    done = 0
+def _collect(futures: list[Future], progress: Progress | None) -> list[Any]:
+    from concurrent.futures import as_completed
 
-    def next_item() -> int | None:
-        with lock:
-            return waiting.popleft() if waiting and not stopped.is_set() else None
-
-    def feed_worker() -> None:
-        with lock:  # under the lock, so nothing is submitted once the batch has stopped
-            if not waiting or stopped.is_set():
-                return
-            i = waiting.popleft()
-            try:
-                future = pool.submit(_run_resolved, fn, shipped[i])
-            except Exception as error:  # a broken pool: the error reaches this thread
-                future = Future()
-                future.set_exception(error)
-            submitted.append(future)
-        future.add_done_callback(lambda f: worker_ended(i, f))
-
-    def worker_ended(i: int, future: Future) -> None:
-        ended.put((i, future))
-        if not future.cancelled() and future.exception() is None:
-            feed_worker()
-
-    def count_done(i: int, result: Any) -> None:
-        nonlocal done
-        results[i] = result
-        done += 1
+    for done, _ in enumerate(as_completed(futures), start=1):
         if progress:
-            progress(done, len(items))
-
-    def take_ended(block: bool) -> None:
-        while block or not ended.empty():
-            i, future = ended.get()
-            count_done(i, future.result())
-            block = False
-
-    try:
-        for _ in range(pool_workers):
-            feed_worker()
-        while (i := next_item()) is not None:
-            count_done(i, run_single_threaded(fn, items[i]))
-            take_ended(block=False)
-        while done < len(items):
-            take_ended(block=True)
-    except BaseException:
-        with lock:
-            stopped.set()
-            in_hand = list(submitted)
-        wait(in_hand)
-        raise
-    return results
+            progress(done, len(futures))
+    return [f.result() for f in futures]
 
 
 class ProcessPoolTaskExecutor:
-    """Local worker processes (joblib's loky executor) with this process as one of them:
-    ``workers`` tasks run at once (default: one per core), ``workers - 1`` in pool processes
-    and one here, each lane taking the next task when it is free. This process would only wait
-    for the batch otherwise, and one worker fewer means one interpreter fewer to boot (≈1 s of
-    CPU: Python, pandas, LightGBM, scikit-learn) and to hold in memory.
-
-    The pool's workers start fresh interpreters (never a fork of a process holding threads, a
-    SQLite connection or a Dagster context), need no ``if __name__ == "__main__"`` guard in the
+    """A local pool of worker processes (default: one per core): joblib's loky executor. Its
+    workers start fresh interpreters (never a fork of a process holding threads, a SQLite
+    connection or a Dagster context), need no ``if __name__ == "__main__"`` guard in the
     caller's script, and are kept between batches, so their imports are paid once."""
 
     name = "process_pool"
-    runs_tasks_here = True
 
     def __init__(self, workers: int = 0) -> None:
         self.workers = workers or os.cpu_count() or 1
@@ -169,20 +94,21 @@ class ProcessPoolTaskExecutor:
         self.ready = False  # the workers have run a batch: booted, their imports done
 
     def _ensure(self) -> Any:
-        from joblib.externals.loky import get_reusable_executor
+        if self._pool is None:
+            from joblib.externals.loky import get_reusable_executor
 
-        # The same pool while it is alive; a new one if a worker died (it breaks the pool).
-        self._pool = get_reusable_executor(max_workers=self.workers - 1, timeout=600)
+            self._pool = get_reusable_executor(max_workers=self.workers, timeout=600)
         return self._pool
 
     def map(
         self, fn: Callable[[T], R], items: Sequence[T], progress: Progress | None = None
     ) -> list[R]:
-        if len(items) <= 1 or self.workers <= 1:  # nothing to share out
+        if len(items) <= 1:  # not worth a round trip to another process
             return InProcessExecutor().map(fn, items, progress)
         pool = self._ensure()
         with in_shared_memory(items) as shipped:
-            results = _map_with_caller(pool, self.workers - 1, fn, items, shipped, progress)
+            futures = [pool.submit(_run_resolved, fn, item) for item in shipped]
+            results = _collect(futures, progress)
         self.ready = True
         return results
 
@@ -194,10 +120,8 @@ class ProcessPoolTaskExecutor:
     def warm_up(self, modules: Sequence[str]) -> None:
         """Start the workers and import ``modules`` in each, without waiting: a session calls
         this before its serial stages, so the workers boot while the bars are read."""
-        if self.workers <= 1:
-            return
         pool = self._ensure()
-        for _ in range(self.workers - 1):
+        for _ in range(self.workers):
             pool.submit(_import_modules, tuple(modules))
 
     def close(self) -> None:
@@ -212,7 +136,6 @@ class DaskExecutor:
     on a given ``Client`` (e.g. of a ``LocalCluster``). Workers need this package installed."""
 
     name = "dask"
-    runs_tasks_here = False
 
     def __init__(self, address: str | None = None, client: Any = None) -> None:
         from distributed import Client

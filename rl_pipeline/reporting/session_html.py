@@ -92,8 +92,7 @@ def _utc(ts: int) -> str:
 
 def _draw_charts(inputs: ReportInputs, executor: TaskExecutor) -> dict[str, bytes]:
     """The report's charts, drawn as independent tasks on ``executor`` (the costliest first).
-    On an executor whose tasks all run elsewhere, this process draws the cheapest chart
-    meanwhile instead of waiting."""
+    On workers, this process draws the cheapest chart meanwhile instead of waiting."""
     both = {**inputs.ensemble_curves, **inputs.model_curves}
     calls: dict[str, charts.ChartCall] = {
         "equity": (charts.equity_chart, (both, "mark-to-market equity")),
@@ -110,8 +109,8 @@ def _draw_charts(inputs: ReportInputs, executor: TaskExecutor) -> dict[str, byte
             ),
         )
     names, work = list(calls), list(calls.values())
-    # (Executors that run tasks here do so in the calling thread: never two matplotlib threads.)
-    if executor.runs_tasks_here or len(work) < 3:
+    # (A pool runs a single task in the calling thread: never two matplotlib threads here.)
+    if isinstance(executor, InProcessExecutor) or len(work) < 3:
         return dict(zip(names, executor.map(charts.draw, work), strict=True))
     with ThreadPoolExecutor(1) as waiting:
         elsewhere = waiting.submit(executor.map, charts.draw, work[:-1])

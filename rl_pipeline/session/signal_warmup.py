@@ -66,7 +66,7 @@ def warm_signal_cache(
         elapsed = time.perf_counter() - started
         say(
             f"{computed_by}: walk-forward fits {done}/{total} on {executor.name} "
-            f"({executor.workers} at once), {elapsed:.1f} s, ETA "
+            f"({executor.workers} workers), {elapsed:.1f} s, ETA "
             f"{elapsed / done * (total - done):.1f} s"
         )
 

@@ -440,7 +440,7 @@ def _predict_all(
         # Progress lines only for fits that take a while; always one line when they end.
         if done == total or elapsed >= LONG_STAGE_S:
             log.info(
-                "session %s: walk-forward fits %d/%d on %s (%d at once), %.1f s, ETA %.1f s",
+                "session %s: walk-forward fits %d/%d on %s (%d workers), %.1f s, ETA %.1f s",
                 session_id, done, total, executor.name, executor.workers, elapsed, eta,
             )  # fmt: skip
         if report is not None:

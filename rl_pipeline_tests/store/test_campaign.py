@@ -240,7 +240,7 @@ def test_a_campaign_with_its_fits_side_by_side_equals_one_run_session_by_session
         RL_PIPELINE_PARALLEL_MIN_ROWS="0",
     )
     assert any("walk-forward fits for 3 windows" in line for line in said)
-    assert any("on process_pool (2 at once)" in line for line in said)
+    assert any("on process_pool (2 workers)" in line for line in said)
     pd.testing.assert_frame_equal(par_trades, seq_trades, check_exact=True)
     assert len(par_trades) > 0
 

@@ -51,60 +51,11 @@ def test_executors_keep_the_order_of_the_items_and_report_progress() -> None:
     try:
         seen.clear()
         pooled = pool.map(square_and_pid, items, lambda d, t: seen.append((d, t)))
-        (worker,) = pool._pool._processes  # two at once: one pool process and this one
     finally:
         pool.close()
     assert [r for r, _ in pooled] == [x * x for x in items]
-    assert {pid for _, pid in pooled} == {os.getpid(), worker}, "both lanes ran tasks"
+    assert os.getpid() not in {pid for _, pid in pooled}, "the pool ran them elsewhere"
     assert [d for d, _ in seen] == list(range(1, 8))
-
-
-def slow_then_mark(task: tuple[Path, int]) -> int:
-    """Fails on item 1; the others take a while and leave a file when they end."""
-    folder, k = task
-    if k == 1:
-        raise ValueError(f"item {k} is bad")
-    time.sleep(0.5)
-    (folder / f"ended-{k}").touch()
-    return k
-
-
-def exit_in_a_worker(task: tuple[int, int]) -> int:
-    caller, k = task
-    if k == 0 and os.getpid() != caller:
-        os._exit(3)  # a worker dying mid-batch (as the OOM killer would end it)
-    time.sleep(0.2)
-    return k
-
-
-def test_a_failed_task_stops_the_batch_once_the_workers_tasks_have_ended(tmp_path: Path) -> None:
-    """The first item goes to the pool's worker, the second (which fails) to this process:
-    the error is raised only after the worker's task has ended (it may read the batch's
-    shared memory, removed next), and no later item starts."""
-    marks = tmp_path / "marks"
-    marks.mkdir()
-    pool = ProcessPoolTaskExecutor(workers=2)
-    try:
-        with pytest.raises(ValueError, match="item 1 is bad"):
-            pool.map(slow_then_mark, [(marks, k) for k in range(6)])
-        assert sorted(p.name for p in marks.iterdir()) == ["ended-0"]
-        assert pool.map(square_and_pid, [2, 3])[0][0] == 4, "the pool still works"
-    finally:
-        pool.close()
-    time.sleep(0.6)
-    assert sorted(p.name for p in marks.iterdir()) == ["ended-0"], "nothing ran later"
-
-
-def test_a_worker_that_dies_mid_batch_fails_the_batch_instead_of_hanging() -> None:
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-    pool = ProcessPoolTaskExecutor(workers=2)
-    try:
-        with pytest.raises(TerminatedWorkerError):
-            pool.map(exit_in_a_worker, [(os.getpid(), k) for k in range(4)])
-        assert pool.map(square_and_pid, [2, 3])[0][0] == 4, "a new pool takes the next batch"
-    finally:
-        pool.close()
 
 
 def test_light_work_goes_to_running_workers_but_never_boots_a_pool(
