@@ -72,9 +72,17 @@ class InProcessExecutor:
 
 
 def _collect(futures: list[Future], progress: Progress | None) -> list[Any]:
-    from concurrent.futures import as_completed
+    """The futures' results in their order. At the first error the tasks not started yet are
+    cancelled, the running ones waited for (they may read the batch's shared memory, removed
+    next), and the error is raised."""
+    from concurrent.futures import as_completed, wait
 
-    for done, _ in enumerate(as_completed(futures), start=1):
+    for done, future in enumerate(as_completed(futures), start=1):
+        if future.exception() is not None:
+            for other in futures:
+                other.cancel()
+            wait(futures)
+            raise future.exception()
         if progress:
             progress(done, len(futures))
     return [f.result() for f in futures]
@@ -94,10 +102,10 @@ class ProcessPoolTaskExecutor:
         self.ready = False  # the workers have run a batch: booted, their imports done
 
     def _ensure(self) -> Any:
-        if self._pool is None:
-            from joblib.externals.loky import get_reusable_executor
+        from joblib.externals.loky import get_reusable_executor
 
-            self._pool = get_reusable_executor(max_workers=self.workers, timeout=600)
+        # The same pool while it is alive; a new one after a worker died (that breaks a pool).
+        self._pool = get_reusable_executor(max_workers=self.workers, timeout=600)
         return self._pool
 
     def map(

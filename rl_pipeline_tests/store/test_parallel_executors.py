@@ -58,6 +58,58 @@ def test_executors_keep_the_order_of_the_items_and_report_progress() -> None:
     assert [d for d, _ in seen] == list(range(1, 8))
 
 
+def fail_first_then_mark(task: tuple[Path, int]) -> int:
+    """Item 0 fails at once; the others take a while and leave a file when they end."""
+    folder, k = task
+    if k == 0:
+        raise ValueError(f"item {k} is bad")
+    time.sleep(0.4)
+    (folder / f"ended-{k}").touch()
+    return k
+
+
+def exit_in_a_worker(task: tuple[int, int]) -> int:
+    caller, k = task
+    if k == 0 and os.getpid() != caller:
+        os._exit(3)  # a worker dying mid-batch, as the kernel's OOM killer would end it
+    time.sleep(0.2)
+    return k
+
+
+def test_a_failed_task_stops_the_batch_once_the_running_tasks_have_ended(
+    tmp_path: Path,
+) -> None:
+    """The tasks not started are dropped (loky has handed a few to its workers already:
+    those run); the error is raised only after the running ones have ended (they may read
+    the batch's shared memory, removed next)."""
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    pool = ProcessPoolTaskExecutor(workers=2)
+    try:
+        with pytest.raises(ValueError, match="item 0 is bad"):
+            pool.map(fail_first_then_mark, [(marks, k) for k in range(20)])
+        ended = {p.name for p in marks.iterdir()}
+        time.sleep(0.8)
+        assert {p.name for p in marks.iterdir()} == ended, "no task was still running"
+        assert len(ended) <= 10, f"the batch went on after the error: {sorted(ended)}"
+        assert [r for r, _ in pool.map(square_and_pid, [2, 3])] == [4, 9], "the pool works"
+    finally:
+        pool.close()
+
+
+def test_a_worker_that_dies_fails_its_batch_and_the_next_batch_gets_a_new_pool() -> None:
+    from joblib.externals.loky.process_executor import TerminatedWorkerError
+
+    pool = ProcessPoolTaskExecutor(workers=2)
+    try:
+        with pytest.raises(TerminatedWorkerError):
+            pool.map(exit_in_a_worker, [(os.getpid(), k) for k in range(4)])
+        # A process that lives on (the API server, a campaign) keeps running sessions.
+        assert [r for r, _ in pool.map(square_and_pid, [2, 3])] == [4, 9]
+    finally:
+        pool.close()
+
+
 def test_light_work_goes_to_running_workers_but_never_boots_a_pool(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
