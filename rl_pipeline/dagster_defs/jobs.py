@@ -24,12 +24,12 @@ def fail_session_on_step_failure(context: dg.HookContext) -> None:
             )
 
 
-def session_job(name: str, description: str, executor=dg.in_process_executor):
+def session_job(name: str, description: str):
     """A job over every session asset, one partition (session) per run."""
     return dg.define_asset_job(
         name,
         selection=dg.AssetSelection.assets(*SESSION_ASSETS),
-        executor_def=executor,
+        executor_def=dg.in_process_executor,
         hooks={fail_session_on_step_failure},
         description=description,
     )
@@ -39,13 +39,6 @@ reinforcement_session_job = session_job(
     "reinforcement_session_job",
     "One full reinforcement session: bars -> signals -> trades -> weights -> metrics -> checked "
     "weights made live. Partition = session id.",
-)
-reinforcement_session_parallel_job = session_job(
-    "reinforcement_session_parallel_job",
-    "The same session with one process per step, the per-symbol feature steps in parallel: for "
-    "many symbols and long histories on several cores (each step costs a process start, so the "
-    "small default session is faster in-process).",
-    executor=dg.multiprocess_executor,
 )
 backtest_job = session_job(
     BACKTEST_JOB,
@@ -123,7 +116,6 @@ sweep_job = dg.define_asset_job(
 
 JOBS = [
     reinforcement_session_job,
-    reinforcement_session_parallel_job,
     backtest_job,
     weight_update_job,
     campaign_job,

@@ -240,30 +240,6 @@ def compute_features(
     return build_features(window.bars)
 
 
-def symbol_parts(window: MarketWindow) -> list[tuple[str, pd.DataFrame]]:
-    """The loaded bars split by symbol, in the order of the window (features of one symbol
-    depend on its own bars only, so the parts can be computed apart, even in parallel)."""
-    return [(str(s), part) for s, part in window.bars.groupby("symbol", sort=False)]
-
-
-def symbol_features(bars: pd.DataFrame) -> pd.DataFrame:
-    return build_features(bars)
-
-
-@session_stage("features")
-def combine_features(
-    conn: sqlite3.Connection, session_id: str, window: MarketWindow, parts: list[pd.DataFrame]
-) -> pd.DataFrame:
-    """Per-symbol features back in the window's row order (the same frame as
-    :func:`compute_features`)."""
-    order = {s: i for i, s in enumerate(pd.unique(window.bars["symbol"]))}
-    ordered = sorted(parts, key=lambda part: order[part["symbol"].iloc[0]])
-    combined = pd.concat(ordered, ignore_index=True)
-    if len(combined) != len(window.bars):
-        raise SessionError(f"features: {len(combined)} rows for {len(window.bars)} bars")
-    return combined
-
-
 @session_stage("model_signals")
 def compute_signals(
     conn: sqlite3.Connection,

@@ -96,51 +96,28 @@ def market_bars(
     )
 
 
-@dg.op(out=dg.DynamicOut(), description="One part per symbol: features never mix symbols.")
-def split_by_symbol(market_bars: stages.MarketWindow):
-    for index, (symbol, bars) in enumerate(stages.symbol_parts(market_bars)):
-        yield dg.DynamicOutput(bars, mapping_key=f"s{index}", metadata={"symbol": symbol})
-
-
-@dg.op(description="Technical features of one symbol's bars.")
-def features_of_symbol(bars: pd.DataFrame) -> pd.DataFrame:
-    return stages.symbol_features(bars)
-
-
-@dg.op(description="The symbols' features back in one frame, in the bars' order.")
-def combine_symbol_features(
-    context: dg.OpExecutionContext,
-    market_bars: stages.MarketWindow,
-    parts: list[pd.DataFrame],
-    store: StoreResource,
-) -> pd.DataFrame:
+@session_asset(
+    "Technical features, each from bars at or before its own and of its own symbol.",
+    {"python", "pandas"},
+)
+def features(
+    context: dg.AssetExecutionContext, market_bars: stages.MarketWindow, store: StoreResource
+) -> dg.Output[pd.DataFrame]:
+    # One step for every symbol: vectorised, the features of 64 symbols take ≈0.1 s, less than
+    # Dagster spends on a single step (a step per symbol took ≈4.5 s for 64 symbols in process).
     session_id = session_of(context)
     with stage_failure("features", session_id=session_id), store.connection() as conn:
-        frame = stages.combine_features(conn, session_id, market_bars, parts)
+        frame = stages.compute_features(conn, session_id, market_bars)
     columns = [c for c in frame.columns if c.startswith("f_")]
-    context.add_output_metadata(
-        {
+    return dg.Output(
+        frame,
+        metadata={
             md.ROW_COUNT: len(frame),
-            "symbols": len(parts),
+            "symbols": int(frame["symbol"].nunique()),
             "feature_columns": ", ".join(columns),
             md.COLUMN_SCHEMA: md.schema(frame),
-        }
+        },
     )
-    return frame
-
-
-@dg.graph_asset(
-    group_name=GROUP,
-    partitions_def=SESSION_PARTITIONS,
-    description="Technical features, each from bars at or before its own; computed per symbol "
-    "(in parallel under the multiprocess executor).",
-    kinds={"python", "pandas"},
-    owners=md.OWNERS,
-    code_version=CODE_VERSION,
-)
-def features(market_bars: stages.MarketWindow) -> pd.DataFrame:
-    parts = split_by_symbol(market_bars).map(features_of_symbol).collect()
-    return combine_symbol_features(market_bars, parts)
 
 
 @session_asset(
