@@ -9,7 +9,12 @@
    of a campaign or a sweep after the first, or in the API server). All fit their own models
    (the signal cache is off). In-process and pool runs take turns (two of each), and the figures
    are medians.
-2. A 12-session x 30-day campaign on the shipped data: sequential (each session fits its own
+2. The same session as a Dagster run (``dagster job execute`` of reinforcement_session_job, a
+   fresh process each time, as every scheduled or launched run is), fits in process versus on
+   the pool (two of each, in turns): the command's wall, the run's wall (its event log) and the
+   model_signals step, which holds the fits. The pool's workers boot while Dagster runs the
+   steps before it.
+3. A 12-session x 30-day campaign on the shipped data: sequential (each session fits its own
    models in its turn, no signal cache) versus parallel (every window's fits in one batch on the
    process pool first, then the weights in order).
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -104,6 +110,96 @@ last = {k: v for k, v in view["curve"][-1].items() if k not in ("session_id",)}
 print(json.dumps({"wall_s": wall, "peak_rss_mb": own, "peak_worker_rss_mb": workers,
                   "trades": trades[0], "pnl": trades[1], "last_curve_row": last}))
 """.replace("SESSIONS", str(CAMPAIGN_SESSIONS)).replace("TEST_DAYS", str(TEST_DAYS))
+
+
+DAGSTER_RUN_TIMES = """
+import json, sys
+import dagster as dg
+instance = dg.DagsterInstance.get()
+(run,) = instance.get_runs(limit=1)
+records = instance.all_logs(run.run_id)
+starts, ends = {}, {}
+for r in records:
+    kind = r.dagster_event.event_type if r.dagster_event else None
+    if kind == dg.DagsterEventType.STEP_START:
+        starts[r.step_key] = r.timestamp
+    elif kind == dg.DagsterEventType.STEP_SUCCESS:
+        ends[r.step_key] = r.timestamp
+stamps = [r.timestamp for r in records]
+print(json.dumps({"status": run.status.value, "run_s": max(stamps) - min(stamps),
+                  "signals_s": ends["model_signals"] - starts["model_signals"]}))
+"""
+
+
+def run_dagster_session(base: Path, folder: Path, name: str, env: dict[str, str]) -> dict:
+    """One session through ``dagster job execute`` on a copy of ``base``, with its own
+    Dagster instance: the command's wall, the run's wall and the model_signals step."""
+    data = folder / name
+    (data / "dagster").mkdir(parents=True)
+    shutil.copy(base, data / "db.sqlite")
+    run_config = data / "session.yaml"
+    run_config.write_text(
+        yaml.safe_dump(
+            {
+                "ops": {"market_bars": {"config": {"test_period_days": TEST_DAYS}}},
+                "loggers": {"console": {"config": {"log_level": "WARNING"}}},
+            }
+        )
+    )
+    environment = {
+        **BASE_ENVIRONMENT,
+        "RL_PIPELINE_DATA_DIR": str(data),
+        "RL_PIPELINE_DB": str(data / "db.sqlite"),
+        "DAGSTER_HOME": str(data / "dagster"),
+        "PYTHONWARNINGS": "ignore",
+        **env,
+    }
+    bin_dir = Path(sys.executable).parent
+
+    def run(*args: str) -> str:
+        return subprocess.run(
+            list(args), env=environment, capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout
+
+    session_id = run(str(bin_dir / "rl-pipeline"), "session", "new").strip()
+    start = time.perf_counter()
+    run(
+        str(bin_dir / "dagster"), "job", "execute", "-m", "rl_pipeline",
+        "-j", "reinforcement_session_job", "-c", str(run_config),
+        "--tags", json.dumps({"dagster/partition": session_id}),
+    )  # fmt: skip
+    command_s = time.perf_counter() - start
+    times = json.loads(run(sys.executable, "-c", DAGSTER_RUN_TIMES).strip().splitlines()[-1])
+    conn = sqlite3.connect(data / "db.sqlite")
+    trades, pnl = conn.execute(
+        "SELECT COUNT(*), SUM(pnl) FROM trade_results WHERE session_id = ?", (session_id,)
+    ).fetchone()
+    conn.close()
+    return {"command_s": command_s, **times, "trades": trades, "pnl": pnl}
+
+
+def dagster_table(runs: dict[str, list[dict]], baseline: str) -> dict[str, dict]:
+    """Medians per variant, and the speed-up of each against ``baseline``."""
+    keys = ("command_s", "run_s", "signals_s")
+    medians = {
+        name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in runs.items()
+    }
+    print(f"\nDagster session run, {SYMBOLS} symbols x {TEST_DAYS} days ({os.cpu_count()} cores)")
+    print(f"{'variant':<22} {'command s':>10} {'run s':>7} {'run x':>6} {'model_signals s':>16} "
+          f"{'x':>6}")  # fmt: skip
+    for name, m in medians.items():
+        base = medians[baseline]
+        m["run_speed_up"] = base["run_s"] / m["run_s"]
+        m["signals_speed_up"] = base["signals_s"] / m["signals_s"]
+        print(
+            f"{name:<22} {m['command_s']:>10.2f} {m['run_s']:>7.2f} {m['run_speed_up']:>5.2f}x "
+            f"{m['signals_s']:>16.2f} {m['signals_speed_up']:>5.2f}x"
+        )
+    every = [r for rs in runs.values() for r in rs]
+    same = len({(r["trades"], round(r["pnl"], 6)) for r in every}) == 1
+    print(f"every run succeeded: {all(r['status'] == 'SUCCESS' for r in every)}; "
+          f"identical trades and P&L: {same} ({every[0]['trades']} trades)")  # fmt: skip
+    return {name: {**medians[name], "runs": rs} for name, rs in runs.items()}
 
 
 def run_variant(code: str, base: Path, folder: Path, name: str, env: dict[str, str]) -> dict:
@@ -259,6 +355,15 @@ def main() -> None:
                 session[name] = merged(
                     [run_variant(SESSION, wide, folder, f"s-dask-{turn}", on_cluster)]
                 )
+        inline = {"RL_PIPELINE_EXECUTOR": "in_process", **uncached}
+        dagster_runs: dict[str, list[dict]] = {"in_process": [], "process_pool (2)": []}
+        for turn in range(ROUNDS):
+            dagster_runs["in_process"].append(
+                run_dagster_session(wide, folder, f"d-inline-{turn}", inline)
+            )
+            dagster_runs["process_pool (2)"].append(
+                run_dagster_session(wide, folder, f"d-pool-{turn}", {**pool, **uncached})
+            )
         campaign["sequential"] = run_variant(
             CAMPAIGN,
             shipped,
@@ -269,6 +374,7 @@ def main() -> None:
         campaign["parallel (pool of 2)"] = run_variant(CAMPAIGN, shipped, folder, "c-par", pool)
     table(f"{SYMBOLS}-symbol x {TEST_DAYS}-day session", session, "in_process")
     cpu_table(session, "in_process", "process_pool (2)", cores=2)
+    dagster = dagster_table(dagster_runs, "in_process")
     table(
         f"{CAMPAIGN_SESSIONS}-session x {TEST_DAYS}-day campaign on the shipped data",
         campaign,
@@ -277,7 +383,9 @@ def main() -> None:
     curves = {json.dumps(r["last_curve_row"], sort_keys=True) for r in campaign.values()}
     print(f"identical campaign learning curves: {len(curves) == 1}")
     out = ROOT / "bench" / "results" / "bench_parallel.json"
-    out.write_text(json.dumps({"session": session, "campaign": campaign}, indent=2))
+    out.write_text(
+        json.dumps({"session": session, "dagster": dagster, "campaign": campaign}, indent=2)
+    )
     print(f"written {out.relative_to(ROOT)}")
 
 
